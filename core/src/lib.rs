@@ -1,0 +1,11 @@
+//! Pure domain logic for hedger.
+//!
+//! Nothing in this crate performs I/O, spawns threads or reads clocks: every entry point takes the
+//! time (`now_ns`) and the state it works on as arguments, so the same code runs live, in replay and
+//! in simulation, and is deterministic under test.
+#![forbid(unsafe_code)]
+
+pub mod ids;
+pub mod msg;
+pub mod oracle;
+pub mod order;

@@ -1,0 +1,748 @@
+//! The fixed-size message that crosses every thread boundary.
+//!
+//! Every ring carries [`Msg`]: 64 bytes, one cache line, `Copy`, `#[repr(C)]`, no pointers. A
+//! 32-byte header says what it is (`kind`, `version`), where it came from (`venue`, `instrument`)
+//! and when (`exchange_ts_ns`, `recv_tsc`, `hop_tsc`); a 32-byte payload of four words holds the
+//! kind's fields. Typed views ([`Body`]) are built and read with plain integer moves, so the hot
+//! path pays a few register operations for type safety and this crate stays free of `unsafe`.
+//!
+//! Prices and sizes are integers: `*_ticks` and `*_lots` are in the instrument's own scale (from
+//! its tick and lot size); `*_e8` values are on the common 1e8 scale used to compare venues and
+//! oracles. Files and taps use [`Msg::to_bytes`] / [`Msg::from_bytes`] (little-endian), which
+//! validate the version, kind and venue so a tool never misreads a foreign byte stream.
+
+use crate::ids::{InstrumentId, VenueId};
+
+/// Bytes in one encoded message; also `size_of::<Msg>()`.
+pub const MSG_BYTES: usize = 64;
+/// Layout version written into every message; bump on any incompatible change.
+pub const MSG_VERSION: u8 = 1;
+/// The common fixed-point scale for cross-venue and oracle prices (`*_e8`).
+pub const PRICE_SCALE_E8: i64 = 100_000_000;
+
+const _: () = assert!(std::mem::size_of::<Msg>() == MSG_BYTES);
+const _: () = assert!(std::mem::align_of::<Msg>() == MSG_BYTES);
+
+/// One message. See the module docs for the layout contract.
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Msg {
+    /// TSC stamp written by the ring producer at push; the consumer records the hop latency.
+    pub hop_tsc: u64,
+    /// TSC stamp of the moment the source bytes were read (wire-to-X latency); 0 if none.
+    pub recv_tsc: u64,
+    /// Source event time in ns since the Unix epoch; 0 when the source gives none.
+    pub exchange_ts_ns: u64,
+    pub instrument: InstrumentId,
+    /// A [`VenueId`] byte.
+    pub venue: u8,
+    /// A [`MsgKind`] byte.
+    pub kind: u8,
+    /// [`MSG_VERSION`] when written by this build.
+    pub version: u8,
+    /// Kind-specific bit flags (side, batch end, status codes).
+    pub flags: u8,
+    /// Kind-specific payload words.
+    pub payload: [u64; 4],
+}
+
+/// What a message is; the `kind` byte.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MsgKind {
+    BookDelta = 1,
+    Trade = 2,
+    Bbo = 3,
+    MarkIndexFunding = 4,
+    OraclePrice = 5,
+    GatewayStatus = 6,
+    Heartbeat = 7,
+    OrderCommand = 8,
+    OrderUpdate = 9,
+    ChainEvent = 10,
+    RfqRequestRef = 11,
+    RfqReplyRef = 12,
+}
+
+impl MsgKind {
+    /// Every kind, in wire order.
+    pub const ALL: [MsgKind; 12] = [
+        MsgKind::BookDelta,
+        MsgKind::Trade,
+        MsgKind::Bbo,
+        MsgKind::MarkIndexFunding,
+        MsgKind::OraclePrice,
+        MsgKind::GatewayStatus,
+        MsgKind::Heartbeat,
+        MsgKind::OrderCommand,
+        MsgKind::OrderUpdate,
+        MsgKind::ChainEvent,
+        MsgKind::RfqRequestRef,
+        MsgKind::RfqReplyRef,
+    ];
+
+    /// Decodes the `kind` byte; `None` for an unknown kind.
+    pub fn from_u8(value: u8) -> Option<MsgKind> {
+        MsgKind::ALL.into_iter().find(|k| *k as u8 == value)
+    }
+
+    /// Stable snake-case name for tools and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            MsgKind::BookDelta => "book_delta",
+            MsgKind::Trade => "trade",
+            MsgKind::Bbo => "bbo",
+            MsgKind::MarkIndexFunding => "mark_index_funding",
+            MsgKind::OraclePrice => "oracle_price",
+            MsgKind::GatewayStatus => "gateway_status",
+            MsgKind::Heartbeat => "heartbeat",
+            MsgKind::OrderCommand => "order_command",
+            MsgKind::OrderUpdate => "order_update",
+            MsgKind::ChainEvent => "chain_event",
+            MsgKind::RfqRequestRef => "rfq_request_ref",
+            MsgKind::RfqReplyRef => "rfq_reply_ref",
+        }
+    }
+}
+
+/// Why bytes could not be read as a [`Msg`] or a payload as its [`Body`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message version {found} is not supported (this build reads {MSG_VERSION})")]
+    Version { found: u8 },
+    #[error("unknown message kind {kind}")]
+    Kind { kind: u8 },
+    #[error("unknown venue id {venue}")]
+    Venue { venue: u8 },
+    #[error("field {field} of a {kind:?} message has invalid value {value}")]
+    Field { kind: MsgKind, field: &'static str, value: u64 },
+}
+
+/// Order, trade or book side.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// Bid side of a book; buyer-initiated trade.
+    Buy = 0,
+    /// Ask side of a book; seller-initiated trade.
+    Sell = 1,
+}
+
+const FLAG_SIDE_SELL: u8 = 1 << 0;
+/// Book delta: last delta of one venue update; the book is consistent after applying it.
+pub const FLAG_BATCH_END: u8 = 1 << 1;
+/// Book delta: first delta of a snapshot; the consumer clears the book before applying it.
+pub const FLAG_SNAPSHOT_BEGIN: u8 = 1 << 2;
+
+fn side_from_flags(flags: u8) -> Side {
+    if flags & FLAG_SIDE_SELL != 0 {
+        Side::Sell
+    } else {
+        Side::Buy
+    }
+}
+
+fn side_flag(side: Side) -> u8 {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => FLAG_SIDE_SELL,
+    }
+}
+
+/// One price level changed; `qty_lots == 0` removes the level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookDelta {
+    pub side: Side,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+    /// The venue's update id this delta belongs to.
+    pub seq: u64,
+    /// The venue's previous update id (Binance `pu`, OKX `prevSeqId`), 0 if none.
+    pub seq_prev: u64,
+    /// [`FLAG_BATCH_END`] | [`FLAG_SNAPSHOT_BEGIN`].
+    pub batch_flags: u8,
+}
+
+/// A public trade print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    pub aggressor: Side,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+    pub trade_id: u64,
+}
+
+/// Best bid and offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bbo {
+    pub bid_price_ticks: i64,
+    pub bid_qty_lots: i64,
+    pub ask_price_ticks: i64,
+    pub ask_qty_lots: i64,
+}
+
+/// Mark, index and funding of a perpetual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkIndexFunding {
+    pub mark_price_ticks: i64,
+    pub index_price_ticks: i64,
+    /// Funding rate per funding interval in parts per 1e9.
+    pub funding_rate_e9: i64,
+    pub next_funding_ts_ms: u64,
+}
+
+/// A verified oracle price on the common 1e8 scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OraclePrice {
+    pub price_e8: i64,
+    pub conf_e8: u64,
+    pub publish_time_ms: u64,
+    /// Unique signers (RedStone) or guardian signatures (Pyth) that backed the price.
+    pub signer_count: u64,
+}
+
+/// Health of a source, as judged by its gateway.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceState {
+    Up = 1,
+    Down = 2,
+    Resyncing = 3,
+    Quarantined = 4,
+    Stale = 5,
+}
+
+impl SourceState {
+    fn from_u8(value: u8) -> Option<SourceState> {
+        [Self::Up, Self::Down, Self::Resyncing, Self::Quarantined, Self::Stale]
+            .into_iter()
+            .find(|s| *s as u8 == value)
+    }
+}
+
+/// A source changed state (the `instrument` header says which book, 0 for the whole source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GatewayStatus {
+    pub state: SourceState,
+    /// Reason code, defined by the gateway module that raised it.
+    pub reason_code: u32,
+    /// Occurrences of this reason so far (the gateway's counter).
+    pub reason_count: u64,
+    /// Reason-specific detail (the expected sequence number on a gap, say).
+    pub detail: u64,
+}
+
+/// Liveness beacon of a thread or gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub beat_seq: u64,
+    pub sent_ts_ns: u64,
+}
+
+/// Action of an order command.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderAction {
+    New = 0,
+    Cancel = 1,
+    CancelAll = 2,
+}
+
+/// An order command from the hot thread to a venue gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderCommand {
+    pub action: OrderAction,
+    pub side: Side,
+    pub reduce_only: bool,
+    pub client_order_id: u64,
+    pub price_ticks: i64,
+    pub qty_lots: i64,
+}
+
+/// Status in an order update.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Accepted = 0,
+    PartiallyFilled = 1,
+    Filled = 2,
+    Canceled = 3,
+    Rejected = 4,
+}
+
+/// An order or fill update from a venue gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderUpdate {
+    pub status: OrderStatus,
+    pub client_order_id: u64,
+    pub fill_qty_lots: i64,
+    pub fill_price_ticks: i64,
+    pub leaves_qty_lots: i64,
+}
+
+/// Kind of on-chain event.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChainEventKind {
+    Mint = 0,
+    Redeem = 1,
+    CustodyTransfer = 2,
+    Erc20Transfer = 3,
+    CapacityUpdate = 4,
+    MintingDisabled = 5,
+}
+
+/// An on-chain event; the full record stays on the cold thread under `ref_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainEvent {
+    pub event: ChainEventKind,
+    pub block_number: u64,
+    /// The event's main amount in the token's base units.
+    pub amount: u128,
+    /// Cold-thread reference of the full record (journal sequence).
+    pub ref_id: u64,
+}
+
+/// An RFQ request or reply; the request body stays with the API thread under `rfq_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RfqRef {
+    /// `true` for a mint (collateral in), `false` for a redeem.
+    pub is_mint: bool,
+    pub rfq_id: u64,
+    /// Collateral amount (request) or quoted amount (reply) in base units.
+    pub amount: u128,
+    /// Quote id on replies, request sequence on requests.
+    pub ref_id: u64,
+}
+
+/// Typed view of a message payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    BookDelta(BookDelta),
+    Trade(Trade),
+    Bbo(Bbo),
+    MarkIndexFunding(MarkIndexFunding),
+    OraclePrice(OraclePrice),
+    GatewayStatus(GatewayStatus),
+    Heartbeat(Heartbeat),
+    OrderCommand(OrderCommand),
+    OrderUpdate(OrderUpdate),
+    ChainEvent(ChainEvent),
+    RfqRequestRef(RfqRef),
+    RfqReplyRef(RfqRef),
+}
+
+/// Where and when a message comes from; the header fields other than `kind`/`flags`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub venue: u8,
+    pub instrument: InstrumentId,
+    pub exchange_ts_ns: u64,
+    pub recv_tsc: u64,
+}
+
+impl Origin {
+    pub fn new(venue: VenueId, instrument: InstrumentId) -> Origin {
+        Origin { venue: venue as u8, instrument, exchange_ts_ns: 0, recv_tsc: 0 }
+    }
+}
+
+fn split_u128(value: u128) -> (u64, u64) {
+    (value as u64, (value >> 64) as u64)
+}
+
+fn join_u128(lo: u64, hi: u64) -> u128 {
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+impl Body {
+    /// The kind byte this body is written with.
+    pub fn kind(&self) -> MsgKind {
+        match self {
+            Body::BookDelta(_) => MsgKind::BookDelta,
+            Body::Trade(_) => MsgKind::Trade,
+            Body::Bbo(_) => MsgKind::Bbo,
+            Body::MarkIndexFunding(_) => MsgKind::MarkIndexFunding,
+            Body::OraclePrice(_) => MsgKind::OraclePrice,
+            Body::GatewayStatus(_) => MsgKind::GatewayStatus,
+            Body::Heartbeat(_) => MsgKind::Heartbeat,
+            Body::OrderCommand(_) => MsgKind::OrderCommand,
+            Body::OrderUpdate(_) => MsgKind::OrderUpdate,
+            Body::ChainEvent(_) => MsgKind::ChainEvent,
+            Body::RfqRequestRef(_) => MsgKind::RfqRequestRef,
+            Body::RfqReplyRef(_) => MsgKind::RfqReplyRef,
+        }
+    }
+
+    /// Packs the body into `(flags, payload)`.
+    fn encode(&self) -> (u8, [u64; 4]) {
+        match *self {
+            Body::BookDelta(d) => (
+                side_flag(d.side) | (d.batch_flags & (FLAG_BATCH_END | FLAG_SNAPSHOT_BEGIN)),
+                [d.price_ticks as u64, d.qty_lots as u64, d.seq, d.seq_prev],
+            ),
+            Body::Trade(t) => (
+                side_flag(t.aggressor),
+                [t.price_ticks as u64, t.qty_lots as u64, t.trade_id, 0],
+            ),
+            Body::Bbo(b) => (
+                0,
+                [
+                    b.bid_price_ticks as u64,
+                    b.bid_qty_lots as u64,
+                    b.ask_price_ticks as u64,
+                    b.ask_qty_lots as u64,
+                ],
+            ),
+            Body::MarkIndexFunding(m) => (
+                0,
+                [
+                    m.mark_price_ticks as u64,
+                    m.index_price_ticks as u64,
+                    m.funding_rate_e9 as u64,
+                    m.next_funding_ts_ms,
+                ],
+            ),
+            Body::OraclePrice(o) => {
+                (0, [o.price_e8 as u64, o.conf_e8, o.publish_time_ms, o.signer_count])
+            }
+            Body::GatewayStatus(s) => {
+                (s.state as u8, [u64::from(s.reason_code), s.reason_count, s.detail, 0])
+            }
+            Body::Heartbeat(h) => (0, [h.beat_seq, h.sent_ts_ns, 0, 0]),
+            Body::OrderCommand(c) => (
+                side_flag(c.side) | ((c.action as u8) << 1) | (u8::from(c.reduce_only) << 3),
+                [c.client_order_id, c.price_ticks as u64, c.qty_lots as u64, 0],
+            ),
+            Body::OrderUpdate(u) => (
+                u.status as u8,
+                [
+                    u.client_order_id,
+                    u.fill_qty_lots as u64,
+                    u.fill_price_ticks as u64,
+                    u.leaves_qty_lots as u64,
+                ],
+            ),
+            Body::ChainEvent(e) => {
+                let (lo, hi) = split_u128(e.amount);
+                (e.event as u8, [e.block_number, lo, hi, e.ref_id])
+            }
+            Body::RfqRequestRef(r) | Body::RfqReplyRef(r) => {
+                let (lo, hi) = split_u128(r.amount);
+                (u8::from(r.is_mint), [r.rfq_id, lo, hi, r.ref_id])
+            }
+        }
+    }
+
+    /// Unpacks a payload written by [`Body::encode`], validating every enum field.
+    fn decode(kind: MsgKind, flags: u8, p: &[u64; 4]) -> Result<Body, DecodeError> {
+        let bad = |field: &'static str, value: u64| DecodeError::Field { kind, field, value };
+        Ok(match kind {
+            MsgKind::BookDelta => Body::BookDelta(BookDelta {
+                side: side_from_flags(flags),
+                price_ticks: p[0] as i64,
+                qty_lots: p[1] as i64,
+                seq: p[2],
+                seq_prev: p[3],
+                batch_flags: flags & (FLAG_BATCH_END | FLAG_SNAPSHOT_BEGIN),
+            }),
+            MsgKind::Trade => Body::Trade(Trade {
+                aggressor: side_from_flags(flags),
+                price_ticks: p[0] as i64,
+                qty_lots: p[1] as i64,
+                trade_id: p[2],
+            }),
+            MsgKind::Bbo => Body::Bbo(Bbo {
+                bid_price_ticks: p[0] as i64,
+                bid_qty_lots: p[1] as i64,
+                ask_price_ticks: p[2] as i64,
+                ask_qty_lots: p[3] as i64,
+            }),
+            MsgKind::MarkIndexFunding => Body::MarkIndexFunding(MarkIndexFunding {
+                mark_price_ticks: p[0] as i64,
+                index_price_ticks: p[1] as i64,
+                funding_rate_e9: p[2] as i64,
+                next_funding_ts_ms: p[3],
+            }),
+            MsgKind::OraclePrice => Body::OraclePrice(OraclePrice {
+                price_e8: p[0] as i64,
+                conf_e8: p[1],
+                publish_time_ms: p[2],
+                signer_count: p[3],
+            }),
+            MsgKind::GatewayStatus => Body::GatewayStatus(GatewayStatus {
+                state: SourceState::from_u8(flags).ok_or(bad("state", u64::from(flags)))?,
+                reason_code: u32::try_from(p[0]).map_err(|_| bad("reason_code", p[0]))?,
+                reason_count: p[1],
+                detail: p[2],
+            }),
+            MsgKind::Heartbeat => Body::Heartbeat(Heartbeat { beat_seq: p[0], sent_ts_ns: p[1] }),
+            MsgKind::OrderCommand => Body::OrderCommand(decode_order_command(flags, p, bad)?),
+            MsgKind::OrderUpdate => Body::OrderUpdate(OrderUpdate {
+                status: decode_order_status(flags).ok_or(bad("status", u64::from(flags)))?,
+                client_order_id: p[0],
+                fill_qty_lots: p[1] as i64,
+                fill_price_ticks: p[2] as i64,
+                leaves_qty_lots: p[3] as i64,
+            }),
+            MsgKind::ChainEvent => Body::ChainEvent(ChainEvent {
+                event: decode_chain_event_kind(flags).ok_or(bad("event", u64::from(flags)))?,
+                block_number: p[0],
+                amount: join_u128(p[1], p[2]),
+                ref_id: p[3],
+            }),
+            MsgKind::RfqRequestRef => Body::RfqRequestRef(decode_rfq(flags, p, bad)?),
+            MsgKind::RfqReplyRef => Body::RfqReplyRef(decode_rfq(flags, p, bad)?),
+        })
+    }
+}
+
+fn decode_order_command(
+    flags: u8,
+    p: &[u64; 4],
+    bad: impl Fn(&'static str, u64) -> DecodeError,
+) -> Result<OrderCommand, DecodeError> {
+    let action = match (flags >> 1) & 0b11 {
+        0 => OrderAction::New,
+        1 => OrderAction::Cancel,
+        2 => OrderAction::CancelAll,
+        other => return Err(bad("action", u64::from(other))),
+    };
+    if flags >> 4 != 0 {
+        return Err(bad("flags", u64::from(flags)));
+    }
+    Ok(OrderCommand {
+        action,
+        side: side_from_flags(flags),
+        reduce_only: flags & (1 << 3) != 0,
+        client_order_id: p[0],
+        price_ticks: p[1] as i64,
+        qty_lots: p[2] as i64,
+    })
+}
+
+fn decode_order_status(flags: u8) -> Option<OrderStatus> {
+    use OrderStatus::*;
+    [Accepted, PartiallyFilled, Filled, Canceled, Rejected].into_iter().find(|s| *s as u8 == flags)
+}
+
+fn decode_chain_event_kind(flags: u8) -> Option<ChainEventKind> {
+    use ChainEventKind::*;
+    [Mint, Redeem, CustodyTransfer, Erc20Transfer, CapacityUpdate, MintingDisabled]
+        .into_iter()
+        .find(|k| *k as u8 == flags)
+}
+
+fn decode_rfq(
+    flags: u8,
+    p: &[u64; 4],
+    bad: impl Fn(&'static str, u64) -> DecodeError,
+) -> Result<RfqRef, DecodeError> {
+    if flags > 1 {
+        return Err(bad("is_mint", u64::from(flags)));
+    }
+    Ok(RfqRef { is_mint: flags == 1, rfq_id: p[0], amount: join_u128(p[1], p[2]), ref_id: p[3] })
+}
+
+impl Msg {
+    /// An all-zero message; rings and buffers are pre-filled with it at start-up.
+    pub const EMPTY: Msg = Msg {
+        hop_tsc: 0,
+        recv_tsc: 0,
+        exchange_ts_ns: 0,
+        instrument: InstrumentId(0),
+        venue: 0,
+        kind: 0,
+        version: MSG_VERSION,
+        flags: 0,
+        payload: [0; 4],
+    };
+
+    /// Builds a message of the body's kind.
+    #[inline]
+    pub fn new(origin: Origin, body: Body) -> Msg {
+        let (flags, payload) = body.encode();
+        Msg {
+            hop_tsc: 0,
+            recv_tsc: origin.recv_tsc,
+            exchange_ts_ns: origin.exchange_ts_ns,
+            instrument: origin.instrument,
+            venue: origin.venue,
+            kind: body.kind() as u8,
+            version: MSG_VERSION,
+            flags,
+            payload,
+        }
+    }
+
+    /// The typed payload.
+    ///
+    /// # Errors
+    /// [`DecodeError`] for a foreign version, an unknown kind or an out-of-range enum field.
+    #[inline]
+    pub fn body(&self) -> Result<Body, DecodeError> {
+        if self.version != MSG_VERSION {
+            return Err(DecodeError::Version { found: self.version });
+        }
+        let kind = MsgKind::from_u8(self.kind).ok_or(DecodeError::Kind { kind: self.kind })?;
+        Body::decode(kind, self.flags, &self.payload)
+    }
+
+    /// The header's origin fields.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            venue: self.venue,
+            instrument: self.instrument,
+            exchange_ts_ns: self.exchange_ts_ns,
+            recv_tsc: self.recv_tsc,
+        }
+    }
+
+    /// Little-endian encoding for files and taps.
+    pub fn to_bytes(&self) -> [u8; MSG_BYTES] {
+        let mut out = [0u8; MSG_BYTES];
+        out[0..8].copy_from_slice(&self.hop_tsc.to_le_bytes());
+        out[8..16].copy_from_slice(&self.recv_tsc.to_le_bytes());
+        out[16..24].copy_from_slice(&self.exchange_ts_ns.to_le_bytes());
+        out[24..28].copy_from_slice(&self.instrument.0.to_le_bytes());
+        out[28] = self.venue;
+        out[29] = self.kind;
+        out[30] = self.version;
+        out[31] = self.flags;
+        for (i, word) in self.payload.iter().enumerate() {
+            out[32 + i * 8..40 + i * 8].copy_from_slice(&word.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Msg::to_bytes`] output, validating version, kind, venue and payload.
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming the first field that is not valid.
+    pub fn from_bytes(bytes: &[u8; MSG_BYTES]) -> Result<Msg, DecodeError> {
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let msg = Msg {
+            hop_tsc: word(0),
+            recv_tsc: word(8),
+            exchange_ts_ns: word(16),
+            instrument: InstrumentId(u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]])),
+            venue: bytes[28],
+            kind: bytes[29],
+            version: bytes[30],
+            flags: bytes[31],
+            payload: [word(32), word(40), word(48), word(56)],
+        };
+        VenueId::from_u8(msg.venue).ok_or(DecodeError::Venue { venue: msg.venue })?;
+        msg.body()?;
+        Ok(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<Body> {
+        vec![
+            Body::BookDelta(BookDelta {
+                side: Side::Sell,
+                price_ticks: 6_500_012,
+                qty_lots: 0,
+                seq: 99,
+                seq_prev: 98,
+                batch_flags: FLAG_BATCH_END | FLAG_SNAPSHOT_BEGIN,
+            }),
+            Body::Trade(Trade { aggressor: Side::Buy, price_ticks: -5, qty_lots: 7, trade_id: 1 }),
+            Body::Bbo(Bbo {
+                bid_price_ticks: 1,
+                bid_qty_lots: 2,
+                ask_price_ticks: 3,
+                ask_qty_lots: i64::MAX,
+            }),
+            Body::MarkIndexFunding(MarkIndexFunding {
+                mark_price_ticks: 10,
+                index_price_ticks: 11,
+                funding_rate_e9: -12_345,
+                next_funding_ts_ms: 1_700_000_000_000,
+            }),
+            Body::OraclePrice(OraclePrice {
+                price_e8: 159_504_422_175,
+                conf_e8: 7,
+                publish_time_ms: 1_744_563_500_000,
+                signer_count: 3,
+            }),
+            Body::GatewayStatus(GatewayStatus {
+                state: SourceState::Quarantined,
+                reason_code: 7,
+                reason_count: 2,
+                detail: 12,
+            }),
+            Body::Heartbeat(Heartbeat { beat_seq: 4, sent_ts_ns: 5 }),
+            Body::OrderCommand(OrderCommand {
+                action: OrderAction::CancelAll,
+                side: Side::Sell,
+                reduce_only: true,
+                client_order_id: 77,
+                price_ticks: 100,
+                qty_lots: 3,
+            }),
+            Body::OrderUpdate(OrderUpdate {
+                status: OrderStatus::PartiallyFilled,
+                client_order_id: 77,
+                fill_qty_lots: 1,
+                fill_price_ticks: 100,
+                leaves_qty_lots: 2,
+            }),
+            Body::ChainEvent(ChainEvent {
+                event: ChainEventKind::Redeem,
+                block_number: 21_000_000,
+                amount: u128::MAX - 5,
+                ref_id: 9,
+            }),
+            Body::RfqRequestRef(RfqRef { is_mint: true, rfq_id: 1, amount: 1 << 100, ref_id: 2 }),
+            Body::RfqReplyRef(RfqRef { is_mint: false, rfq_id: 1, amount: 3, ref_id: 4 }),
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_bytes() {
+        let bodies = samples();
+        assert_eq!(bodies.len(), MsgKind::ALL.len(), "a sample per kind");
+        for body in bodies {
+            let mut origin = Origin::new(VenueId::Okx, InstrumentId(42));
+            origin.exchange_ts_ns = 1_700_000_000_123_456_789;
+            origin.recv_tsc = 555;
+            let mut msg = Msg::new(origin, body);
+            msg.hop_tsc = 777;
+            let decoded = Msg::from_bytes(&msg.to_bytes()).expect("decodes");
+            assert_eq!(decoded, msg);
+            assert_eq!(decoded.body().expect("body"), body);
+            assert_eq!(decoded.origin(), origin);
+        }
+    }
+
+    #[test]
+    fn foreign_bytes_are_rejected_with_the_field_named() {
+        let msg = Msg::new(Origin::new(VenueId::Bybit, InstrumentId(1)), samples()[0]);
+        let mut bytes = msg.to_bytes();
+        bytes[30] = 9;
+        assert_eq!(Msg::from_bytes(&bytes), Err(DecodeError::Version { found: 9 }));
+        let mut bytes = msg.to_bytes();
+        bytes[29] = 200;
+        assert_eq!(Msg::from_bytes(&bytes), Err(DecodeError::Kind { kind: 200 }));
+        let mut bytes = msg.to_bytes();
+        bytes[28] = 99;
+        assert_eq!(Msg::from_bytes(&bytes), Err(DecodeError::Venue { venue: 99 }));
+        let status = Msg::new(Origin::default(), samples()[5]);
+        let mut bytes = status.to_bytes();
+        bytes[31] = 0;
+        assert!(matches!(
+            Msg::from_bytes(&bytes),
+            Err(DecodeError::Field { field: "state", .. })
+        ));
+    }
+}

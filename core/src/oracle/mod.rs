@@ -1,0 +1,1 @@
+//! Oracle price verification (Pyth accumulator updates, RedStone payloads, Chainlink rounds).

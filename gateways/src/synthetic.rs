@@ -1,0 +1,1 @@
+//! The synthetic market source.

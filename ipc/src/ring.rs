@@ -1,0 +1,345 @@
+//! Typed SPSC rings with telemetry.
+//!
+//! A thin layer over [`rtrb`]: the producer stamps each message with the TSC at push, the
+//! consumer records the hop latency at pop, and both ends publish their counters into the
+//! process's telemetry file. Contract:
+//!
+//! * Allocation: the buffer is allocated once in [`ring`]; push and pop never allocate.
+//! * Blocking: never. A full ring hands the message back ([`rtrb::PushError::Full`]) and counts a
+//!   full-stall; an empty ring returns `None`. Callers decide whether to spin, drop or degrade.
+//! * Ordering: FIFO, no loss, no duplication (tested under a concurrent stress test).
+//! * Cost per message: one TSC read on each side (one per batch for the batch calls), a few
+//!   single-writer stores. No locked instructions.
+
+use std::sync::Arc;
+
+use hedger_core::msg::Msg;
+use rtrb::{PushError, RingBuffer};
+
+use crate::clock::now_tsc;
+use crate::telemetry::{RingConsumerStats, RingProducerStats, TelemetryError, TelemetryFile};
+
+/// A message type that carries a hop timestamp for the ring to fill in.
+pub trait HopStamped: Copy + Send + 'static {
+    fn hop_tsc(&self) -> u64;
+    fn set_hop_tsc(&mut self, tsc: u64);
+}
+
+impl HopStamped for Msg {
+    #[inline(always)]
+    fn hop_tsc(&self) -> u64 {
+        self.hop_tsc
+    }
+    #[inline(always)]
+    fn set_hop_tsc(&mut self, tsc: u64) {
+        self.hop_tsc = tsc;
+    }
+}
+
+/// The producing end.
+pub struct RingProducer<T> {
+    inner: rtrb::Producer<T>,
+    stats: RingProducerStats,
+    pushed: u64,
+    full_stalls: u64,
+    /// Whether the previous push failed: a stall is counted once per episode, not per retry.
+    stalled: bool,
+}
+
+/// The consuming end.
+pub struct RingConsumer<T> {
+    inner: rtrb::Consumer<T>,
+    stats: RingConsumerStats,
+    popped: u64,
+    hwm: u64,
+    /// Messages known to be readable without touching the producer's index again.
+    known_ready: usize,
+}
+
+/// Creates a ring of `capacity` messages registered as `name` in `telemetry`.
+///
+/// # Errors
+/// [`TelemetryError::Full`] when the telemetry file has no ring slot left.
+///
+/// # Panics
+/// If `capacity` is 0 (a configuration bug; config validation rejects it first).
+pub fn ring<T: HopStamped>(
+    telemetry: &Arc<TelemetryFile>,
+    name: &str,
+    capacity: usize,
+) -> Result<(RingProducer<T>, RingConsumer<T>), TelemetryError> {
+    assert!(capacity > 0, "ring {name} needs a capacity");
+    let (producer_stats, consumer_stats) =
+        telemetry.register_ring(name, capacity, std::mem::size_of::<T>())?;
+    let (inner_producer, inner_consumer) = RingBuffer::new(capacity);
+    let producer = RingProducer {
+        inner: inner_producer,
+        stats: producer_stats,
+        pushed: 0,
+        full_stalls: 0,
+        stalled: false,
+    };
+    let consumer =
+        RingConsumer { inner: inner_consumer, stats: consumer_stats, popped: 0, hwm: 0, known_ready: 0 };
+    Ok((producer, consumer))
+}
+
+impl<T: HopStamped> RingProducer<T> {
+    /// Pushes one message, stamping its hop time.
+    ///
+    /// # Errors
+    /// `PushError::Full(msg)` hands the message back when the ring is full.
+    #[inline]
+    pub fn push(&mut self, mut msg: T) -> Result<(), PushError<T>> {
+        msg.set_hop_tsc(now_tsc());
+        match self.inner.push(msg) {
+            Ok(()) => {
+                self.pushed += 1;
+                self.stalled = false;
+                self.stats.store(self.pushed, self.full_stalls);
+                Ok(())
+            }
+            Err(full) => {
+                self.note_full();
+                Err(full)
+            }
+        }
+    }
+
+    /// Pushes as many messages from the front of `msgs` as fit; returns how many.
+    ///
+    /// All messages of one call share one hop stamp.
+    #[inline]
+    pub fn push_slice(&mut self, msgs: &[T]) -> usize {
+        if msgs.is_empty() {
+            return 0;
+        }
+        let free = self.inner.slots();
+        let count = free.min(msgs.len());
+        if count < msgs.len() {
+            self.note_full();
+        } else {
+            self.stalled = false;
+        }
+        if count == 0 {
+            return 0;
+        }
+        let Ok(chunk) = self.inner.write_chunk_uninit(count) else {
+            // `slots()` just reported `count` free slots and only we can take them.
+            unreachable!("ring lost free slots it owned");
+        };
+        let tsc = now_tsc();
+        let written = chunk.fill_from_iter(msgs[..count].iter().map(|m| {
+            let mut m = *m;
+            m.set_hop_tsc(tsc);
+            m
+        }));
+        assert_eq!(written, count);
+        self.pushed += count as u64;
+        self.stats.store(self.pushed, self.full_stalls);
+        count
+    }
+
+    fn note_full(&mut self) {
+        if !self.stalled {
+            self.stalled = true;
+            self.full_stalls += 1;
+            self.stats.store(self.pushed, self.full_stalls);
+        }
+    }
+
+    /// Free slots right now.
+    pub fn free_slots(&self) -> usize {
+        self.inner.slots()
+    }
+
+    /// Ring capacity in messages.
+    pub fn capacity(&self) -> usize {
+        self.inner.buffer().capacity()
+    }
+
+    /// Messages pushed so far.
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Whether the consumer end was dropped.
+    pub fn is_abandoned(&self) -> bool {
+        self.inner.is_abandoned()
+    }
+}
+
+impl<T: HopStamped> RingConsumer<T> {
+    #[inline(always)]
+    fn refresh_ready(&mut self) -> usize {
+        if self.known_ready == 0 {
+            self.known_ready = self.inner.slots();
+            if self.known_ready as u64 > self.hwm {
+                self.hwm = self.known_ready as u64;
+            }
+        }
+        self.known_ready
+    }
+
+    /// Pops one message, recording its hop latency.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.refresh_ready() == 0 {
+            return None;
+        }
+        let msg = self.inner.pop().ok()?;
+        self.known_ready -= 1;
+        self.popped += 1;
+        self.stats.record_hop(now_tsc().saturating_sub(msg.hop_tsc()));
+        self.stats.store_popped(self.popped, self.hwm);
+        Some(msg)
+    }
+
+    /// Pops up to `out.len()` messages into `out`; returns how many.
+    #[inline]
+    pub fn pop_into(&mut self, out: &mut [T]) -> usize {
+        let count = self.refresh_ready().min(out.len());
+        if count == 0 {
+            return 0;
+        }
+        let Ok(chunk) = self.inner.read_chunk(count) else {
+            unreachable!("ring lost ready slots it owned");
+        };
+        let (first, second) = chunk.as_slices();
+        out[..first.len()].copy_from_slice(first);
+        out[first.len()..count].copy_from_slice(second);
+        chunk.commit_all();
+        let tsc = now_tsc();
+        for msg in &out[..count] {
+            self.stats.record_hop(tsc.saturating_sub(msg.hop_tsc()));
+        }
+        self.known_ready -= count;
+        self.popped += count as u64;
+        self.stats.store_popped(self.popped, self.hwm);
+        count
+    }
+
+    /// Messages popped so far.
+    pub fn popped(&self) -> u64 {
+        self.popped
+    }
+
+    /// Whether the producer end was dropped.
+    pub fn is_abandoned(&self) -> bool {
+        self.inner.is_abandoned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{TelemetryLimits, TelemetryReader};
+    use hedger_core::ids::{InstrumentId, VenueId};
+    use hedger_core::msg::{Body, Heartbeat, Origin};
+
+    fn msg(seq: u64) -> Msg {
+        Msg::new(
+            Origin::new(VenueId::Synthetic, InstrumentId(1)),
+            Body::Heartbeat(Heartbeat { beat_seq: seq, sent_ts_ns: 0 }),
+        )
+    }
+
+    fn seq_of(m: &Msg) -> u64 {
+        m.payload[0]
+    }
+
+    fn telemetry() -> (tempfile::TempDir, Arc<TelemetryFile>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tel");
+        let file = TelemetryFile::create(&path, TelemetryLimits::default(), "test", 1, 0).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn full_ring_hands_the_message_back_and_counts_one_stall_per_episode() {
+        let (_dir, tel) = telemetry();
+        let (mut tx, mut rx) = ring::<Msg>(&tel, "t", 2).unwrap();
+        tx.push(msg(1)).unwrap();
+        tx.push(msg(2)).unwrap();
+        let Err(PushError::Full(back)) = tx.push(msg(3)) else { panic!("ring should be full") };
+        assert_eq!(seq_of(&back), 3);
+        assert!(tx.push(msg(3)).is_err());
+        assert_eq!(rx.pop().map(|m| seq_of(&m)), Some(1));
+        tx.push(msg(3)).unwrap();
+        assert_eq!(tx.push_slice(&[msg(4), msg(5)]), 0);
+        let snap = TelemetryReader::open(tel.path()).unwrap().snapshot();
+        let r = &snap.rings[0];
+        assert_eq!((r.pushed, r.popped, r.full_stalls, r.hwm, r.hop_count), (3, 1, 2, 2, 1));
+    }
+
+    #[test]
+    fn batches_wrap_around_the_end_of_the_buffer_in_order() {
+        let (_dir, tel) = telemetry();
+        let (mut tx, mut rx) = ring::<Msg>(&tel, "t", 5).unwrap();
+        let mut out = [Msg::EMPTY; 8];
+        let mut next_in = 0u64;
+        let mut next_out = 0u64;
+        for round in 0..50 {
+            let batch: Vec<Msg> = (0..(round % 4 + 1)).map(|i| msg(next_in + i)).collect();
+            next_in += tx.push_slice(&batch) as u64;
+            let n = rx.pop_into(&mut out[..(round % 3 + 1) as usize]);
+            for m in &out[..n] {
+                assert_eq!(seq_of(m), next_out);
+                next_out += 1;
+            }
+        }
+        while let Some(m) = rx.pop() {
+            assert_eq!(seq_of(&m), next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_in, next_out);
+        assert_eq!(rx.popped(), tx.pushed());
+    }
+
+    #[test]
+    fn concurrent_stress_loses_and_duplicates_nothing() {
+        const COUNT: u64 = 2_000_000;
+        let (_dir, tel) = telemetry();
+        let (mut tx, mut rx) = ring::<Msg>(&tel, "stress", 64).unwrap();
+        let producer = std::thread::spawn(move || {
+            let mut next = 0u64;
+            let mut batch = [Msg::EMPTY; 16];
+            while next < COUNT {
+                if next % 3 == 0 {
+                    if tx.push(msg(next)).is_ok() {
+                        next += 1;
+                    }
+                } else {
+                    let n = (COUNT - next).min(16) as usize;
+                    for (i, slot) in batch[..n].iter_mut().enumerate() {
+                        *slot = msg(next + i as u64);
+                    }
+                    next += tx.push_slice(&batch[..n]) as u64;
+                }
+                std::hint::spin_loop();
+            }
+        });
+        let mut expected = 0u64;
+        let mut out = [Msg::EMPTY; 7];
+        while expected < COUNT {
+            if expected % 2 == 0 {
+                if let Some(m) = rx.pop() {
+                    assert_eq!(seq_of(&m), expected, "FIFO broken");
+                    expected += 1;
+                }
+            } else {
+                let n = rx.pop_into(&mut out);
+                for m in &out[..n] {
+                    assert_eq!(seq_of(m), expected, "FIFO broken");
+                    expected += 1;
+                }
+            }
+        }
+        producer.join().unwrap();
+        assert!(rx.pop().is_none(), "a message was duplicated");
+        let snap = TelemetryReader::open(tel.path()).unwrap().snapshot();
+        let r = &snap.rings[0];
+        assert_eq!((r.pushed, r.popped, r.hop_count), (COUNT, COUNT, COUNT));
+        assert!(r.hwm >= 1 && r.hwm <= 64, "hwm {}", r.hwm);
+    }
+}

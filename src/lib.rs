@@ -1,0 +1,1 @@
+//! The `hedger` application: configuration, thread wiring and the pipeline agents.

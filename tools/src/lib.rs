@@ -1,0 +1,6 @@
+//! The user-facing tools of hedger: the inspector, the bench-suite driver, the simulators and the
+//! recorder/replay harness. Each tool is a library module driven by a subcommand of the `hedger`
+//! binary, so tests can run it in-process as well as through the binary.
+
+pub mod oracle_cli;
+pub mod order_cli;
