@@ -1,1 +1,5 @@
-//! The `hedger` application: configuration, thread wiring and the pipeline agents.
+//! The `hedger` application: configuration, thread wiring and the pipeline agents. The binary
+//! (`src/main.rs`) is a thin CLI over this library so integration tests can drive the same code.
+
+pub mod config;
+pub mod pipeline;

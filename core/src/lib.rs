@@ -9,3 +9,4 @@ pub mod ids;
 pub mod msg;
 pub mod oracle;
 pub mod order;
+pub mod tob;

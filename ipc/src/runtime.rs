@@ -171,7 +171,8 @@ impl RuntimeConfig {
 /// (0 means idle, which lets the thread apply its spin policy).
 pub trait Agent: Send {
     fn do_work(&mut self) -> usize;
-    /// Called once on the agent's own thread after the loop ends.
+    /// Called once on the agent's own thread after the loop ends, when every thread spawned
+    /// after this one has already stopped: drain inputs and flush outputs here.
     fn on_stop(&mut self) {}
 }
 
@@ -227,7 +228,8 @@ pub struct Runtime {
     telemetry: Arc<TelemetryFile>,
     stop: Arc<AtomicBool>,
     cores: Vec<usize>,
-    handles: Vec<(String, JoinHandle<bool>)>,
+    /// Spawned threads with their own stop flags, in spawn order.
+    handles: Vec<(String, Arc<AtomicBool>, JoinHandle<bool>)>,
 }
 
 impl Runtime {
@@ -262,13 +264,14 @@ impl Runtime {
     ) -> Result<(), RuntimeError> {
         let core = spec.core.filter(|c| self.cores.contains(c));
         let stats = self.telemetry.register_thread(&spec.name, core, spec.spin.code())?;
-        let stop = Arc::clone(&self.stop);
+        let own_stop = Arc::new(AtomicBool::new(false));
+        let (thread_stop, global_stop) = (Arc::clone(&own_stop), Arc::clone(&self.stop));
         let policy = spec.spin;
         let handle = std::thread::Builder::new()
             .name(spec.name.clone())
-            .spawn(move || run_thread(core, policy, agents, &stats, &stop))
+            .spawn(move || run_thread(core, policy, agents, &stats, &thread_stop, &global_stop))
             .map_err(|source| RuntimeError::Spawn { name: spec.name.clone(), source })?;
-        self.handles.push((spec.name.clone(), handle));
+        self.handles.push((spec.name.clone(), own_stop, handle));
         Ok(())
     }
 
@@ -285,14 +288,19 @@ impl Runtime {
         self.join()
     }
 
-    /// Stops and joins every thread.
+    /// Stops and joins every thread, the last spawned first, each before the next is stopped.
+    ///
+    /// Spawn consumers before their producers: then every producer has stopped (and flushed in
+    /// `on_stop`) before its consumer stops and drains in its own `on_stop`, so nothing accepted
+    /// into a ring is left behind on a clean shutdown.
     ///
     /// # Errors
     /// [`RuntimeError::Panicked`] naming the threads whose agents panicked.
     pub fn join(self) -> Result<(), RuntimeError> {
         self.stop();
         let mut panicked = Vec::new();
-        for (name, handle) in self.handles {
+        for (name, own_stop, handle) in self.handles.into_iter().rev() {
+            own_stop.store(true, Ordering::Release);
             if !handle.join().unwrap_or(false) {
                 panicked.push(name);
             }
@@ -314,6 +322,7 @@ fn run_thread(
     mut agents: Vec<Box<dyn Agent>>,
     stats: &ThreadStats,
     stop: &AtomicBool,
+    global_stop: &AtomicBool,
 ) -> bool {
     if let Some(id) = core {
         core_affinity::set_for_current(core_affinity::CoreId { id });
@@ -329,7 +338,7 @@ fn run_thread(
     if outcome.is_err() {
         stats.set_state(telemetry::THREAD_PANICKED);
         // One dead thread stops the pipeline: a half-running hedger is worse than a stopped one.
-        stop.store(true, Ordering::Release);
+        global_stop.store(true, Ordering::Release);
         return false;
     }
     stats.set_state(telemetry::THREAD_STOPPED);

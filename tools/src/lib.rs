@@ -2,5 +2,7 @@
 //! recorder/replay harness. Each tool is a library module driven by a subcommand of the `hedger`
 //! binary, so tests can run it in-process as well as through the binary.
 
+pub mod bench;
+pub mod inspect;
 pub mod oracle_cli;
 pub mod order_cli;

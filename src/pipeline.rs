@@ -1,0 +1,263 @@
+//! The foundation pipeline: synthetic feed → hot thread → cold thread, over telemetry-counted
+//! rings, on the pinned-thread runtime.
+//!
+//! ```text
+//! [feed: SyntheticFeed] --feed->hot--> [hot: HotAgent] --hot->cold--> [cold: ColdAgent]
+//! ```
+//!
+//! The hot agent drains its input rings in batches, applies each message to the top-of-book
+//! table and sends the cold thread binary events (a summary every 16384 messages, a status event
+//! per rejected message); it never allocates, logs or blocks. The cold agent turns events into
+//! `tracing` logs. Later issues add gateways as more input rings and more cold-side consumers.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hedger_core::ids::{InstrumentId, VenueId};
+use hedger_core::msg::{Body, GatewayStatus, Heartbeat, Msg, Origin, SourceState};
+use hedger_core::tob::{Applied, TopOfBookTable};
+use hedger_gateways::synthetic::{SyntheticFeed, INSTRUMENTS_MAX};
+use hedger_ipc::clock::{calibrate_tsc_hz, unix_ms};
+use hedger_ipc::runtime::{Agent, Runtime};
+use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use hedger_ipc::{ring, RingConsumer, RingProducer};
+
+use crate::config::AppConfig;
+
+/// Messages the hot agent drains from one ring per loop.
+pub const HOT_BATCH_MAX: usize = 256;
+/// The hot agent reports a summary to the cold thread every this many messages.
+pub const SUMMARY_EVERY_MSGS: u64 = 16_384;
+
+/// The hot thread's agent.
+pub struct HotAgent {
+    inputs: Vec<RingConsumer<Msg>>,
+    events: RingProducer<Msg>,
+    batch: Box<[Msg; HOT_BATCH_MAX]>,
+    table: TopOfBookTable,
+    processed: u64,
+    rejected: u64,
+    next_summary_at: u64,
+    /// An event the cold ring had no room for; retried first (replaced by newer summaries).
+    pending_event: Option<Msg>,
+    events_dropped: u64,
+}
+
+impl HotAgent {
+    /// All storage is allocated here, before the thread starts.
+    pub fn new(inputs: Vec<RingConsumer<Msg>>, events: RingProducer<Msg>, instruments_max: usize) -> HotAgent {
+        HotAgent {
+            inputs,
+            events,
+            batch: Box::new([Msg::EMPTY; HOT_BATCH_MAX]),
+            table: TopOfBookTable::new(instruments_max),
+            processed: 0,
+            rejected: 0,
+            next_summary_at: SUMMARY_EVERY_MSGS,
+            pending_event: None,
+            events_dropped: 0,
+        }
+    }
+
+    /// Messages processed so far.
+    pub fn processed(&self) -> u64 {
+        self.processed
+    }
+
+    /// The top-of-book table.
+    pub fn table(&self) -> &TopOfBookTable {
+        &self.table
+    }
+
+    /// Events lost because the cold ring stayed full (each loss is counted, never silent).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+
+    fn emit(&mut self, event: Msg) {
+        if let Some(pending) = self.pending_event.take() {
+            if let Err(rtrb::PushError::Full(back)) = self.events.push(pending) {
+                self.pending_event = Some(back);
+            }
+        }
+        if self.pending_event.is_some() {
+            self.events_dropped += 1;
+            self.pending_event = Some(event);
+            return;
+        }
+        if let Err(rtrb::PushError::Full(back)) = self.events.push(event) {
+            self.pending_event = Some(back);
+        }
+    }
+
+    fn on_reject(&mut self, msg: &Msg, reason: u8) {
+        self.rejected += 1;
+        let status = GatewayStatus {
+            state: SourceState::Up,
+            reason_code: u32::from(reason),
+            reason_count: self.table.rejects()[reason as usize],
+            detail: u64::from(msg.kind),
+        };
+        let origin = Origin { venue: msg.venue, instrument: msg.instrument, exchange_ts_ns: msg.exchange_ts_ns, recv_tsc: msg.recv_tsc };
+        self.emit(Msg::new(origin, Body::GatewayStatus(status)));
+    }
+}
+
+impl Agent for HotAgent {
+    #[inline]
+    fn do_work(&mut self) -> usize {
+        let mut work = 0;
+        for input_index in 0..self.inputs.len() {
+            let count = self.inputs[input_index].pop_into(&mut self.batch[..]);
+            for i in 0..count {
+                let msg = self.batch[i];
+                if let Applied::Rejected(reason) = self.table.apply(&msg) {
+                    self.on_reject(&msg, reason);
+                }
+            }
+            work += count;
+        }
+        self.processed += work as u64;
+        if self.processed >= self.next_summary_at {
+            self.next_summary_at = self.processed + SUMMARY_EVERY_MSGS;
+            let beat = Heartbeat { beat_seq: self.processed, sent_ts_ns: self.rejected };
+            self.emit(Msg::new(Origin::new(VenueId::None, InstrumentId(0)), Body::Heartbeat(beat)));
+        } else if work == 0 && self.pending_event.is_some() {
+            let pending = self.pending_event.take();
+            if let Some(event) = pending {
+                self.emit(event);
+            }
+        }
+        work
+    }
+
+    /// The feed has stopped: drain what it left, then hand the last event to the cold thread,
+    /// which is still running.
+    fn on_stop(&mut self) {
+        while self.do_work() > 0 {}
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while let Some(event) = self.pending_event.take() {
+            if let Err(rtrb::PushError::Full(back)) = self.events.push(event) {
+                if Instant::now() > deadline {
+                    self.events_dropped += 1;
+                    break;
+                }
+                self.pending_event = Some(back);
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// The cold thread's agent: logs what the hot thread reports.
+pub struct ColdAgent {
+    events: RingConsumer<Msg>,
+    batch: Vec<Msg>,
+    last_log: Instant,
+    log_every: Duration,
+    summaries: u64,
+    statuses: u64,
+    hot_processed: u64,
+    undecodable: u64,
+}
+
+impl ColdAgent {
+    pub fn new(events: RingConsumer<Msg>, log_every: Duration) -> ColdAgent {
+        ColdAgent {
+            events,
+            batch: vec![Msg::EMPTY; 256],
+            last_log: Instant::now(),
+            log_every,
+            summaries: 0,
+            statuses: 0,
+            hot_processed: 0,
+            undecodable: 0,
+        }
+    }
+
+    fn handle(&mut self, event: &Msg) {
+        match event.body() {
+            Ok(Body::Heartbeat(beat)) => {
+                self.summaries += 1;
+                self.hot_processed = beat.beat_seq;
+            }
+            Ok(Body::GatewayStatus(status)) => {
+                self.statuses += 1;
+                tracing::warn!(
+                    venue = VenueId::from_u8(event.venue).map(VenueId::name).unwrap_or("?"),
+                    instrument = event.instrument.0,
+                    reason_code = status.reason_code,
+                    reason_count = status.reason_count,
+                    kind = status.detail,
+                    "hot thread rejected a message"
+                );
+            }
+            Ok(other) => tracing::debug!(?other, "unexpected event kind on the cold ring"),
+            Err(error) => {
+                self.undecodable += 1;
+                tracing::error!(%error, "undecodable event on the cold ring");
+            }
+        }
+    }
+}
+
+impl Agent for ColdAgent {
+    fn do_work(&mut self) -> usize {
+        let count = self.events.pop_into(&mut self.batch);
+        for i in 0..count {
+            let event = self.batch[i];
+            self.handle(&event);
+        }
+        if self.last_log.elapsed() >= self.log_every {
+            self.last_log = Instant::now();
+            tracing::info!(
+                hot_processed = self.hot_processed,
+                summaries = self.summaries,
+                statuses = self.statuses,
+                undecodable = self.undecodable,
+                "pipeline alive"
+            );
+        }
+        count
+    }
+
+    fn on_stop(&mut self) {
+        while self.do_work() > 0 {}
+        tracing::info!(hot_processed = self.hot_processed, statuses = self.statuses, "cold thread stopped");
+    }
+}
+
+/// A started pipeline.
+pub struct Pipeline {
+    pub runtime: Runtime,
+    pub telemetry: Arc<TelemetryFile>,
+    /// Config warnings (unknown cores, over-subscription), already checked.
+    pub warnings: Vec<String>,
+}
+
+/// Validates `cfg`, creates the telemetry file at `telemetry_path`, builds the rings and starts
+/// the threads. `stop` stops them (signal handlers set it).
+///
+/// # Errors
+/// An invalid config (every problem listed), or a telemetry file or thread that cannot be made.
+pub fn start(cfg: &AppConfig, origin: &str, telemetry_path: &Path, stop: Arc<AtomicBool>) -> anyhow::Result<Pipeline> {
+    let cores = hedger_ipc::runtime::available_cores();
+    let warnings = cfg.validate(origin, &cores)?;
+    let tsc_hz = calibrate_tsc_hz(Duration::from_millis(20));
+    let telemetry = TelemetryFile::create(telemetry_path, TelemetryLimits::default(), &cfg.profile, tsc_hz, unix_ms())
+        .context("creating the telemetry file")?;
+    let mut runtime = Runtime::new(Arc::clone(&telemetry), stop);
+    let (feed_tx, feed_rx) = ring::<Msg>(&telemetry, "feed->hot", cfg.rings.capacity)?;
+    let (event_tx, event_rx) = ring::<Msg>(&telemetry, "hot->cold", cfg.rings.capacity)?;
+    let runtime_cfg = cfg.runtime();
+    let thread = |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
+    runtime.spawn(&thread("cold")?, vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))])?;
+    let hot = HotAgent::new(vec![feed_rx], event_tx, INSTRUMENTS_MAX);
+    runtime.spawn(&thread("hot")?, vec![Box::new(hot)])?;
+    let feed = SyntheticFeed::new(&cfg.synthetic, feed_tx, tsc_hz);
+    runtime.spawn(&thread("feed")?, vec![Box::new(feed)])?;
+    Ok(Pipeline { runtime, telemetry, warnings })
+}

@@ -1,0 +1,153 @@
+//! `hedger run` as a separate process, observed only through `hedger inspect`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const HEDGER: &str = env!("CARGO_BIN_EXE_hedger");
+
+fn spawn_run(run_dir: &Path, extra: &[&str]) -> Child {
+    Command::new(HEDGER)
+        .args(["run", "--run-dir"])
+        .arg(run_dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hedger run")
+}
+
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn inspect(args: &[&str]) -> (Output, Value) {
+    let out = Command::new(HEDGER).arg("inspect").args(args).output().expect("run inspect");
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("inspect printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out, json)
+}
+
+fn ring<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["rings"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no ring {name}"))
+}
+
+fn tel_path(dir: &Path, child: &Child) -> PathBuf {
+    dir.join(format!("hedger-{}.tel", child.id()))
+}
+
+#[test]
+fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_run(dir.path(), &["--profile", "compact"]);
+    let pid = child.id().to_string();
+    wait_for_file(&tel_path(dir.path(), &child));
+    let run_dir = dir.path().to_str().unwrap();
+    let args = ["--pid", &pid, "--run-dir", run_dir, "--json", "--interval-ms", "200"];
+    let (out1, first) = inspect(&args);
+    std::thread::sleep(Duration::from_millis(300));
+    let (out2, second) = inspect(&args);
+    assert!(out1.status.success() && out2.status.success(), "{first}");
+    assert_eq!(second["stale"], false);
+    assert_eq!(second["pid"].as_u64(), Some(u64::from(child.id())));
+    assert!(second["heartbeat_age_ms"].as_u64().unwrap() < 2_000);
+    for name in ["feed->hot", "hot->cold"] {
+        let (a, b) = (ring(&first, name), ring(&second, name));
+        assert!(b["pushed"].as_u64() > a["pushed"].as_u64(), "{name} did not grow: {a} -> {b}");
+        assert!(b["popped"].as_u64() > a["popped"].as_u64(), "{name} did not grow");
+        for key in ["capacity", "depth", "hwm", "stalls", "hop_p50_ns", "hop_p99_ns"] {
+            assert!(b[key].is_u64(), "{name}.{key} missing: {b}");
+        }
+    }
+    assert!(ring(&second, "feed->hot")["msgs_per_s"].as_f64().unwrap() > 1_000.0);
+    let threads = second["threads"].as_array().unwrap();
+    let names: Vec<&str> = threads.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cold", "hot", "feed"]);
+    for t in threads {
+        assert_eq!(t["cpu"], t["core"], "thread not on its configured core: {t}");
+        assert!(t["loops_per_s"].as_f64().unwrap() > 0.0, "{t}");
+    }
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (out, stale) = inspect(&args);
+    assert_eq!(out.status.code(), Some(1), "stale must exit 1");
+    assert_eq!(stale["stale"], true);
+    assert!(stale["stale_reason"].as_str().unwrap().contains("not running"), "{stale}");
+    let table = Command::new(HEDGER).args(["inspect", "--pid", &pid, "--run-dir", run_dir]).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("STALE: process"), "table must say stale");
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_every_ring_drained() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_run(dir.path(), &[]);
+    let path = tel_path(dir.path(), &child);
+    wait_for_file(&path);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: plain signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean shutdown must exit 0, got {status}");
+    let (out, report) = inspect(&["--file", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report["state"], "stopped");
+    for r in report["rings"].as_array().unwrap() {
+        assert!(r["pushed"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["pushed"], r["popped"], "messages left in ring {r}");
+    }
+    for t in report["threads"].as_array().unwrap() {
+        assert_eq!(t["state"], "stopped", "{t}");
+    }
+}
+
+#[test]
+fn missing_and_foreign_files_get_clear_errors_and_distinct_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.tel");
+    let out = Command::new(HEDGER).args(["inspect", "--file", missing.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no telemetry file at"));
+    let foreign = dir.path().join("foreign.tel");
+    std::fs::write(&foreign, [0u8; 4096]).unwrap();
+    let (out, json) = inspect(&["--file", foreign.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(json["error"]["message"].as_str().unwrap().contains("not a hedger telemetry file"));
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let out = Command::new(HEDGER).args(["inspect", "--run-dir", empty_dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no hedger telemetry files"));
+}
+
+#[test]
+fn config_errors_are_listed_together_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "profile = 'mine'\n[rings]\ncapacity = 0\n[[thread]]\nname = 'hot'\ncore = 1\nspin = 'busy'\n\
+         [[thread]]\nname = 'feed'\ncore = 0\nspin = 'spin-yield'\n",
+    )
+    .unwrap();
+    let out = Command::new(HEDGER)
+        .args(["run", "--run-dir", dir.path().to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("rings.capacity") && err.contains("\"cold\" is missing"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing may be created");
+    std::fs::write(&cfg, "profile = 'x'\nturbo = true\n").unwrap();
+    let out = Command::new(HEDGER).args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `turbo`"));
+    let out = Command::new(HEDGER).args(["run", "--profile", "turbo"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile \"turbo\""));
+}
