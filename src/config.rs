@@ -77,7 +77,8 @@ impl AppConfig {
     /// # Errors
     /// [`LoadError::Parse`] with toml's line/column message.
     pub fn parse(text: &str, origin: &str) -> Result<AppConfig, LoadError> {
-        toml::from_str(text).map_err(|source| LoadError::Parse { origin: origin.to_string(), source })
+        toml::from_str(text)
+            .map_err(|source| LoadError::Parse { origin: origin.to_string(), source })
     }
 
     /// The thread placement part.
@@ -136,7 +137,13 @@ mod tests {
             .replace("name = \"cold\"", "name = \"cool\"");
         let cfg = AppConfig::parse(&text, "test.toml").unwrap();
         let err = cfg.validate("test.toml", &[0, 1]).unwrap_err().to_string();
-        for needle in ["test.toml", "rings.capacity", "ticks_per_s", "\"cool\" is not part", "\"cold\" is missing"] {
+        for needle in [
+            "test.toml",
+            "rings.capacity",
+            "ticks_per_s",
+            "\"cool\" is not part",
+            "\"cold\" is missing",
+        ] {
             assert!(err.contains(needle), "{needle} missing from: {err}");
         }
         let err = AppConfig::parse("profile = 'x'\nrings = { capacity = 8, size = 2 }\n", "t")

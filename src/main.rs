@@ -11,7 +11,11 @@ use hedger::config::AppConfig;
 use hedger_ipc::telemetry::{default_run_dir, telemetry_path};
 
 #[derive(Parser)]
-#[command(name = "hedger", version, about = "Low-latency hedging system for a delta-neutral synthetic dollar")]
+#[command(
+    name = "hedger",
+    version,
+    about = "Low-latency hedging system for a delta-neutral synthetic dollar"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +63,8 @@ struct RunArgs {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -71,7 +76,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let path = telemetry_path(&run_dir, std::process::id());
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signal handlers")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handlers")?;
     }
     let pipeline = hedger::pipeline::start(&cfg, &origin, &path, Arc::clone(&stop))?;
     for warning in &pipeline.warnings {

@@ -48,7 +48,11 @@ pub struct HotAgent {
 
 impl HotAgent {
     /// All storage is allocated here, before the thread starts.
-    pub fn new(inputs: Vec<RingConsumer<Msg>>, events: RingProducer<Msg>, instruments_max: usize) -> HotAgent {
+    pub fn new(
+        inputs: Vec<RingConsumer<Msg>>,
+        events: RingProducer<Msg>,
+        instruments_max: usize,
+    ) -> HotAgent {
         HotAgent {
             inputs,
             events,
@@ -101,7 +105,12 @@ impl HotAgent {
             reason_count: self.table.rejects()[reason as usize],
             detail: u64::from(msg.kind),
         };
-        let origin = Origin { venue: msg.venue, instrument: msg.instrument, exchange_ts_ns: msg.exchange_ts_ns, recv_tsc: msg.recv_tsc };
+        let origin = Origin {
+            venue: msg.venue,
+            instrument: msg.instrument,
+            exchange_ts_ns: msg.exchange_ts_ns,
+            recv_tsc: msg.recv_tsc,
+        };
         self.emit(Msg::new(origin, Body::GatewayStatus(status)));
     }
 }
@@ -226,7 +235,11 @@ impl Agent for ColdAgent {
 
     fn on_stop(&mut self) {
         while self.do_work() > 0 {}
-        tracing::info!(hot_processed = self.hot_processed, statuses = self.statuses, "cold thread stopped");
+        tracing::info!(
+            hot_processed = self.hot_processed,
+            statuses = self.statuses,
+            "cold thread stopped"
+        );
     }
 }
 
@@ -243,18 +256,33 @@ pub struct Pipeline {
 ///
 /// # Errors
 /// An invalid config (every problem listed), or a telemetry file or thread that cannot be made.
-pub fn start(cfg: &AppConfig, origin: &str, telemetry_path: &Path, stop: Arc<AtomicBool>) -> anyhow::Result<Pipeline> {
+pub fn start(
+    cfg: &AppConfig,
+    origin: &str,
+    telemetry_path: &Path,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Pipeline> {
     let cores = hedger_ipc::runtime::available_cores();
     let warnings = cfg.validate(origin, &cores)?;
     let tsc_hz = calibrate_tsc_hz(Duration::from_millis(20));
-    let telemetry = TelemetryFile::create(telemetry_path, TelemetryLimits::default(), &cfg.profile, tsc_hz, unix_ms())
-        .context("creating the telemetry file")?;
+    let telemetry = TelemetryFile::create(
+        telemetry_path,
+        TelemetryLimits::default(),
+        &cfg.profile,
+        tsc_hz,
+        unix_ms(),
+    )
+    .context("creating the telemetry file")?;
     let mut runtime = Runtime::new(Arc::clone(&telemetry), stop);
     let (feed_tx, feed_rx) = ring::<Msg>(&telemetry, "feed->hot", cfg.rings.capacity)?;
     let (event_tx, event_rx) = ring::<Msg>(&telemetry, "hot->cold", cfg.rings.capacity)?;
     let runtime_cfg = cfg.runtime();
-    let thread = |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
-    runtime.spawn(&thread("cold")?, vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))])?;
+    let thread =
+        |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
+    runtime.spawn(
+        &thread("cold")?,
+        vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))],
+    )?;
     let hot = HotAgent::new(vec![feed_rx], event_tx, INSTRUMENTS_MAX);
     runtime.spawn(&thread("hot")?, vec![Box::new(hot)])?;
     let feed = SyntheticFeed::new(&cfg.synthetic, feed_tx, tsc_hz);

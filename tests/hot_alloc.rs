@@ -61,7 +61,14 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
 
     let dir = tempfile::tempdir().unwrap();
     let tsc_hz = calibrate_tsc_hz(Duration::from_millis(10));
-    let tel = TelemetryFile::create(&dir.path().join("a.tel"), TelemetryLimits::default(), "t", tsc_hz, 0).unwrap();
+    let tel = TelemetryFile::create(
+        &dir.path().join("a.tel"),
+        TelemetryLimits::default(),
+        "t",
+        tsc_hz,
+        0,
+    )
+    .unwrap();
     let (feed_tx, feed_rx) = hedger_ipc::ring::<Msg>(&tel, "feed->hot", 1024).unwrap();
     let (event_tx, event_rx) = hedger_ipc::ring::<Msg>(&tel, "hot->cold", 1024).unwrap();
     let cfg = SyntheticConfig { ticks_per_s: 2_000_000, ..SyntheticConfig::default() };
@@ -107,7 +114,11 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
     feed_thread.join().unwrap();
     cold_thread.join().unwrap();
 
-    assert!(hot.processed() >= before + 200_000, "hot thread processed only {}", hot.processed() - before);
+    assert!(
+        hot.processed() >= before + 200_000,
+        "hot thread processed only {}",
+        hot.processed() - before
+    );
     assert!(hot.table().applied() > 100_000);
     assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 0, "allocations on the hot or feed thread");
 }

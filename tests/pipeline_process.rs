@@ -30,13 +30,19 @@ fn wait_for_file(path: &Path) {
 
 fn inspect(args: &[&str]) -> (Output, Value) {
     let out = Command::new(HEDGER).arg("inspect").args(args).output().expect("run inspect");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("inspect printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("inspect printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    });
     (out, json)
 }
 
 fn ring<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["rings"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no ring {name}"))
+    report["rings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no ring {name}"))
 }
 
 fn tel_path(dir: &Path, child: &Child) -> PathBuf {
@@ -81,8 +87,14 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
     assert_eq!(out.status.code(), Some(1), "stale must exit 1");
     assert_eq!(stale["stale"], true);
     assert!(stale["stale_reason"].as_str().unwrap().contains("not running"), "{stale}");
-    let table = Command::new(HEDGER).args(["inspect", "--pid", &pid, "--run-dir", run_dir]).output().unwrap();
-    assert!(String::from_utf8_lossy(&table.stdout).contains("STALE: process"), "table must say stale");
+    let table = Command::new(HEDGER)
+        .args(["inspect", "--pid", &pid, "--run-dir", run_dir])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("STALE: process"),
+        "table must say stale"
+    );
 }
 
 #[test]
@@ -112,7 +124,10 @@ fn sigterm_stops_cleanly_with_every_ring_drained() {
 fn missing_and_foreign_files_get_clear_errors_and_distinct_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.tel");
-    let out = Command::new(HEDGER).args(["inspect", "--file", missing.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(HEDGER)
+        .args(["inspect", "--file", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no telemetry file at"));
     let foreign = dir.path().join("foreign.tel");
@@ -122,7 +137,10 @@ fn missing_and_foreign_files_get_clear_errors_and_distinct_exit_codes() {
     assert!(json["error"]["message"].as_str().unwrap().contains("not a hedger telemetry file"));
     let empty_dir = dir.path().join("empty");
     std::fs::create_dir(&empty_dir).unwrap();
-    let out = Command::new(HEDGER).args(["inspect", "--run-dir", empty_dir.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(HEDGER)
+        .args(["inspect", "--run-dir", empty_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no hedger telemetry files"));
 }
@@ -143,10 +161,16 @@ fn config_errors_are_listed_together_before_anything_starts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml") && err.contains("rings.capacity") && err.contains("\"cold\" is missing"), "{err}");
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("rings.capacity")
+            && err.contains("\"cold\" is missing"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing may be created");
     std::fs::write(&cfg, "profile = 'x'\nturbo = true\n").unwrap();
-    let out = Command::new(HEDGER).args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let out =
+        Command::new(HEDGER).args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `turbo`"));
     let out = Command::new(HEDGER).args(["run", "--profile", "turbo"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile \"turbo\""));

@@ -381,10 +381,9 @@ impl Body {
                 side_flag(d.side) | (d.batch_flags & (FLAG_BATCH_END | FLAG_SNAPSHOT_BEGIN)),
                 [d.price_ticks as u64, d.qty_lots as u64, d.seq, d.seq_prev],
             ),
-            Body::Trade(t) => (
-                side_flag(t.aggressor),
-                [t.price_ticks as u64, t.qty_lots as u64, t.trade_id, 0],
-            ),
+            Body::Trade(t) => {
+                (side_flag(t.aggressor), [t.price_ticks as u64, t.qty_lots as u64, t.trade_id, 0])
+            }
             Body::Bbo(b) => (
                 0,
                 [
@@ -629,7 +628,9 @@ impl Msg {
             hop_tsc: word(0),
             recv_tsc: word(8),
             exchange_ts_ns: word(16),
-            instrument: InstrumentId(u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]])),
+            instrument: InstrumentId(u32::from_le_bytes([
+                bytes[24], bytes[25], bytes[26], bytes[27],
+            ])),
             venue: bytes[28],
             kind: bytes[29],
             version: bytes[30],
@@ -740,9 +741,6 @@ mod tests {
         let status = Msg::new(Origin::default(), samples()[5]);
         let mut bytes = status.to_bytes();
         bytes[31] = 0;
-        assert!(matches!(
-            Msg::from_bytes(&bytes),
-            Err(DecodeError::Field { field: "state", .. })
-        ));
+        assert!(matches!(Msg::from_bytes(&bytes), Err(DecodeError::Field { field: "state", .. })));
     }
 }

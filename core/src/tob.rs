@@ -49,7 +49,11 @@ pub struct TopOfBookTable {
 impl TopOfBookTable {
     /// Allocates every row up front.
     pub fn new(instruments_max: usize) -> TopOfBookTable {
-        TopOfBookTable { rows: vec![TopOfBook::default(); instruments_max], rejects: [0; 4], applied: 0 }
+        TopOfBookTable {
+            rows: vec![TopOfBook::default(); instruments_max],
+            rejects: [0; 4],
+            applied: 0,
+        }
     }
 
     /// Applies one message. Never allocates.
@@ -123,14 +127,20 @@ mod tests {
     }
 
     fn bbo(bid: i64, ask: i64) -> Body {
-        Body::Bbo(Bbo { bid_price_ticks: bid, bid_qty_lots: 1, ask_price_ticks: ask, ask_qty_lots: 2 })
+        Body::Bbo(Bbo {
+            bid_price_ticks: bid,
+            bid_qty_lots: 1,
+            ask_price_ticks: ask,
+            ask_qty_lots: 2,
+        })
     }
 
     #[test]
     fn bbo_trades_and_improving_deltas_update_the_row() {
         let mut table = TopOfBookTable::new(2);
         assert_eq!(table.apply(&at(1, bbo(100, 101))), Applied::Updated);
-        let trade = Body::Trade(Trade { aggressor: Side::Buy, price_ticks: 101, qty_lots: 3, trade_id: 1 });
+        let trade =
+            Body::Trade(Trade { aggressor: Side::Buy, price_ticks: 101, qty_lots: 3, trade_id: 1 });
         assert_eq!(table.apply(&at(1, trade)), Applied::Updated);
         let better_bid = Body::BookDelta(BookDelta {
             side: Side::Buy,

@@ -40,13 +40,22 @@ impl SyntheticConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.instruments == 0 || self.instruments > INSTRUMENTS_MAX as u32 {
-            problems.push(format!("synthetic.instruments must be 1..={INSTRUMENTS_MAX}, got {}", self.instruments));
+            problems.push(format!(
+                "synthetic.instruments must be 1..={INSTRUMENTS_MAX}, got {}",
+                self.instruments
+            ));
         }
         if self.ticks_per_s == 0 || self.ticks_per_s > 10_000_000 {
-            problems.push(format!("synthetic.ticks_per_s must be 1..=10000000, got {}", self.ticks_per_s));
+            problems.push(format!(
+                "synthetic.ticks_per_s must be 1..=10000000, got {}",
+                self.ticks_per_s
+            ));
         }
         if self.mid_start_ticks < 1_000 {
-            problems.push(format!("synthetic.mid_start_ticks must be >= 1000, got {}", self.mid_start_ticks));
+            problems.push(format!(
+                "synthetic.mid_start_ticks must be >= 1000, got {}",
+                self.mid_start_ticks
+            ));
         }
         problems
     }
@@ -108,7 +117,14 @@ impl SyntheticMarket {
         origin.exchange_ts_ns = exchange_ts_ns;
         origin.recv_tsc = now_tsc();
         let delta = |side, price_ticks, seq| {
-            Body::BookDelta(BookDelta { side, price_ticks, qty_lots: qty, seq, seq_prev: seq - 1, batch_flags: 0 })
+            Body::BookDelta(BookDelta {
+                side,
+                price_ticks,
+                qty_lots: qty,
+                seq,
+                seq_prev: seq - 1,
+                batch_flags: 0,
+            })
         };
         out[0] = Msg::new(origin, delta(Side::Buy, bid, self.seq));
         let mut last = Msg::new(origin, delta(Side::Sell, ask, self.seq));
@@ -116,14 +132,22 @@ impl SyntheticMarket {
         out[1] = last;
         out[2] = Msg::new(
             origin,
-            Body::Bbo(Bbo { bid_price_ticks: bid, bid_qty_lots: qty, ask_price_ticks: ask, ask_qty_lots: qty }),
+            Body::Bbo(Bbo {
+                bid_price_ticks: bid,
+                bid_qty_lots: qty,
+                ask_price_ticks: ask,
+                ask_qty_lots: qty,
+            }),
         );
         if r >> 62 != 0 {
             return 3;
         }
         let aggressor = if r & (1 << 20) != 0 { Side::Buy } else { Side::Sell };
         let price_ticks = if aggressor == Side::Buy { ask } else { bid };
-        out[3] = Msg::new(origin, Body::Trade(Trade { aggressor, price_ticks, qty_lots: 1, trade_id: self.seq }));
+        out[3] = Msg::new(
+            origin,
+            Body::Trade(Trade { aggressor, price_ticks, qty_lots: 1, trade_id: self.seq }),
+        );
         4
     }
 }

@@ -120,7 +120,9 @@ impl RuntimeConfig {
         }
         for name in required {
             if !seen.contains(name) {
-                problems.push(format!("thread {name:?} is missing (every pipeline thread needs a [[thread]] entry)"));
+                problems.push(format!(
+                    "thread {name:?} is missing (every pipeline thread needs a [[thread]] entry)"
+                ));
             }
         }
         if !problems.is_empty() {
@@ -189,11 +191,7 @@ pub enum RuntimeError {
 
 /// The CPUs this process may run on, read once from the start-up thread.
 pub fn available_cores() -> Vec<usize> {
-    core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect()
+    core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect()
 }
 
 /// The CPU the calling thread runs on now.
@@ -388,7 +386,9 @@ fn idle(policy: SpinPolicy, idle_loops: u32) {
         SpinPolicy::Park if idle_loops < 16 => std::hint::spin_loop(),
         SpinPolicy::Park => {
             let shift = (idle_loops - 16).min(5);
-            std::thread::park_timeout(Duration::from_micros(50u64 << shift).min(Duration::from_millis(1)));
+            std::thread::park_timeout(
+                Duration::from_micros(50u64 << shift).min(Duration::from_millis(1)),
+            );
         }
     }
 }
@@ -464,9 +464,14 @@ mod tests {
 
     fn telemetry() -> (tempfile::TempDir, Arc<TelemetryFile>) {
         let dir = tempfile::tempdir().unwrap();
-        let file =
-            TelemetryFile::create(&dir.path().join("rt.tel"), TelemetryLimits::default(), "t", 1, 0)
-                .unwrap();
+        let file = TelemetryFile::create(
+            &dir.path().join("rt.tel"),
+            TelemetryLimits::default(),
+            "t",
+            1,
+            0,
+        )
+        .unwrap();
         (dir, file)
     }
 
@@ -478,8 +483,11 @@ mod tests {
         assert!(!cores.is_empty());
         let mut results = Vec::new();
         for (i, core) in cores.iter().rev().enumerate() {
-            let spec =
-                ThreadConfig { name: format!("t{i}"), core: Some(*core), spin: SpinPolicy::SpinYield };
+            let spec = ThreadConfig {
+                name: format!("t{i}"),
+                core: Some(*core),
+                spin: SpinPolicy::SpinYield,
+            };
             let counter = Arc::new(AtomicU64::new(0));
             rt.spawn(&spec, vec![Box::new(Counter(Arc::clone(&counter), None))]).unwrap();
             results.push((*core, counter));

@@ -88,7 +88,9 @@ pub enum TelemetryError {
     Missing { path: PathBuf },
     #[error("{path} is not a hedger telemetry file (bad magic)")]
     Magic { path: PathBuf },
-    #[error("{path} has telemetry layout version {found}; this build reads version {LAYOUT_VERSION}")]
+    #[error(
+        "{path} has telemetry layout version {found}; this build reads version {LAYOUT_VERSION}"
+    )]
     Version { path: PathBuf, found: u32 },
     #[error("{path} is truncated: {found_bytes} bytes, layout needs {needed_bytes}")]
     Truncated { path: PathBuf, found_bytes: usize, needed_bytes: usize },
@@ -217,14 +219,14 @@ impl TelemetryFile {
     }
 
     fn u64_at(&self, offset: usize) -> &AtomicU64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.len);
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.len);
         // SAFETY: in bounds and 8-aligned (the map is page-aligned, offsets are multiples of 8);
         // the mapping lives as long as `self`; all access to this word goes through atomics.
         unsafe { &*(self.base.add(offset) as *const AtomicU64) }
     }
 
     fn u32_at(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && offset + 4 <= self.len);
+        assert!(offset.is_multiple_of(4) && offset + 4 <= self.len);
         // SAFETY: as for `u64_at`, with 4-byte alignment.
         unsafe { &*(self.base.add(offset) as *const AtomicU32) }
     }
@@ -273,8 +275,10 @@ impl TelemetryFile {
         self.u64_at(base + 48).store(capacity as u64, Ordering::Relaxed);
         self.u32_at(base + 56).store(msg_bytes as u32, Ordering::Relaxed);
         self.u32_at(80).store(index + 1, Ordering::Release);
-        let producer = RingProducerStats { file: Arc::clone(self), base: base + RING_PRODUCER_OFFSET };
-        let consumer = RingConsumerStats { file: Arc::clone(self), base: base + RING_CONSUMER_OFFSET };
+        let producer =
+            RingProducerStats { file: Arc::clone(self), base: base + RING_PRODUCER_OFFSET };
+        let consumer =
+            RingConsumerStats { file: Arc::clone(self), base: base + RING_CONSUMER_OFFSET };
         Ok((producer, consumer))
     }
 
@@ -303,7 +307,7 @@ impl TelemetryFile {
     }
 
     fn write_bytes(&self, offset: usize, bytes: &[u8]) {
-        assert!(bytes.len() % 4 == 0);
+        assert!(bytes.len().is_multiple_of(4));
         for (i, chunk) in bytes.chunks_exact(4).enumerate() {
             let word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
             self.u32_at(offset + i * 4).store(word, Ordering::Relaxed);
@@ -321,7 +325,19 @@ impl RingProducerStats {
     /// Publishes the pushed and full-stall totals.
     #[inline]
     pub fn store(&self, pushed: u64, full_stalls: u64) {
+        self.store_pushed(pushed);
+        self.store_full_stalls(full_stalls);
+    }
+
+    /// Publishes the pushed total.
+    #[inline]
+    pub fn store_pushed(&self, pushed: u64) {
         self.file.u64_at(self.base).store(pushed, Ordering::Release);
+    }
+
+    /// Publishes the full-stall total.
+    #[inline]
+    pub fn store_full_stalls(&self, full_stalls: u64) {
         self.file.u64_at(self.base + 8).store(full_stalls, Ordering::Release);
     }
 }
@@ -510,13 +526,13 @@ impl TelemetryReader {
     }
 
     fn word64(&self, offset: usize) -> u64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.map.len());
         // SAFETY: in bounds, 8-aligned; the writer only ever stores whole words atomically.
         unsafe { (*(self.map.as_ptr().add(offset) as *const AtomicU64)).load(Ordering::Acquire) }
     }
 
     fn word32(&self, offset: usize) -> u32 {
-        assert!(offset % 4 == 0 && offset + 4 <= self.map.len());
+        assert!(offset.is_multiple_of(4) && offset + 4 <= self.map.len());
         // SAFETY: as for `word64`.
         unsafe { (*(self.map.as_ptr().add(offset) as *const AtomicU32)).load(Ordering::Acquire) }
     }

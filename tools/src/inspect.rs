@@ -16,8 +16,8 @@ use hedger_ipc::clock::{ticks_to_ns, unix_ms};
 use hedger_ipc::hist;
 use hedger_ipc::runtime::SpinPolicy;
 use hedger_ipc::telemetry::{
-    default_run_dir, telemetry_path, RingRecord, TelemetryError, TelemetryReader, TelemetrySnapshot,
-    ThreadRecord, STATE_RUNNING, STATE_STOPPED,
+    default_run_dir, telemetry_path, RingRecord, TelemetryError, TelemetryReader,
+    TelemetrySnapshot, ThreadRecord, STATE_RUNNING, STATE_STOPPED,
 };
 use serde::Serialize;
 
@@ -103,7 +103,9 @@ pub struct Report {
 pub enum InspectError {
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
-    #[error("no hedger telemetry files in {0} (is hedger running? pass --run-dir, --pid or --file)")]
+    #[error(
+        "no hedger telemetry files in {0} (is hedger running? pass --run-dir, --pid or --file)"
+    )]
     NoProcess(PathBuf),
     #[error("cannot list {path}: {source}")]
     RunDir { path: PathBuf, source: std::io::Error },
@@ -113,9 +115,12 @@ impl InspectError {
     /// The documented exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            InspectError::Telemetry(TelemetryError::Missing { .. }) | InspectError::NoProcess(_) => 2,
+            InspectError::Telemetry(TelemetryError::Missing { .. })
+            | InspectError::NoProcess(_) => 2,
             InspectError::Telemetry(
-                TelemetryError::Magic { .. } | TelemetryError::Version { .. } | TelemetryError::Truncated { .. },
+                TelemetryError::Magic { .. }
+                | TelemetryError::Version { .. }
+                | TelemetryError::Truncated { .. },
             ) => 3,
             _ => 4,
         }
@@ -169,7 +174,10 @@ fn newest_in(run_dir: &Path) -> Result<PathBuf, InspectError> {
         }
     }
     candidates.sort();
-    candidates.pop().map(|(_, _, path)| path).ok_or_else(|| InspectError::NoProcess(run_dir.to_path_buf()))
+    candidates
+        .pop()
+        .map(|(_, _, path)| path)
+        .ok_or_else(|| InspectError::NoProcess(run_dir.to_path_buf()))
 }
 
 fn state_name(state: u32) -> &'static str {
@@ -199,7 +207,12 @@ fn rate(delta: u64, elapsed_ms: u64) -> f64 {
     }
 }
 
-fn ring_report(now: &RingRecord, before: Option<&RingRecord>, tsc_hz: u64, elapsed_ms: u64) -> RingReport {
+fn ring_report(
+    now: &RingRecord,
+    before: Option<&RingRecord>,
+    tsc_hz: u64,
+    elapsed_ms: u64,
+) -> RingReport {
     let ns = |ticks| ticks_to_ns(ticks, tsc_hz);
     let delta = before.map_or(0, |b| now.popped.saturating_sub(b.popped));
     RingReport {
@@ -220,9 +233,15 @@ fn ring_report(now: &RingRecord, before: Option<&RingRecord>, tsc_hz: u64, elaps
     }
 }
 
-fn thread_report(now: &ThreadRecord, before: Option<&ThreadRecord>, elapsed_ms: u64) -> ThreadReport {
+fn thread_report(
+    now: &ThreadRecord,
+    before: Option<&ThreadRecord>,
+    elapsed_ms: u64,
+) -> ThreadReport {
     let (loops, work_loops) = match before {
-        Some(b) if now.loops > b.loops => (now.loops - b.loops, now.work_loops.saturating_sub(b.work_loops)),
+        Some(b) if now.loops > b.loops => {
+            (now.loops - b.loops, now.work_loops.saturating_sub(b.work_loops))
+        }
         _ => (now.loops, now.work_loops),
     };
     let busy_pct = if loops == 0 { 0.0 } else { work_loops as f64 * 100.0 / loops as f64 };
@@ -278,7 +297,9 @@ pub fn build_report(
             .rings
             .iter()
             .enumerate()
-            .map(|(i, r)| ring_report(r, before.and_then(|b| b.rings.get(i)), now.tsc_hz, elapsed_ms))
+            .map(|(i, r)| {
+                ring_report(r, before.and_then(|b| b.rings.get(i)), now.tsc_hz, elapsed_ms)
+            })
             .collect(),
         threads: now
             .threads
@@ -411,7 +432,8 @@ pub fn run(args: &InspectArgs) -> i32 {
 
 fn fail(args: &InspectArgs, error: &InspectError) -> i32 {
     if args.json {
-        let body = serde_json::json!({"error": {"code": error.exit_code(), "message": error.to_string()}});
+        let body =
+            serde_json::json!({"error": {"code": error.exit_code(), "message": error.to_string()}});
         println!("{body}");
     }
     eprintln!("hedger inspect: {error}");
@@ -427,7 +449,14 @@ mod tests {
     fn report_computes_rates_percentiles_and_staleness() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.tel");
-        let file = TelemetryFile::create(&path, TelemetryLimits::default(), "compact", 1_000_000_000, 1_000).unwrap();
+        let file = TelemetryFile::create(
+            &path,
+            TelemetryLimits::default(),
+            "compact",
+            1_000_000_000,
+            1_000,
+        )
+        .unwrap();
         let (tx, rx) = file.register_ring("feed->hot", 64, 64).unwrap();
         let thread = file.register_thread("hot", Some(1), 1).unwrap();
         file.set_state(STATE_RUNNING);

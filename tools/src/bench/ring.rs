@@ -368,7 +368,8 @@ fn row(name: &'static str, samples: &[u64], tsc_hz: u64, msgs_per_s: f64) -> Row
         phase: None,
         p50_to_floor: None,
         p99_to_floor: None,
-        samples_over_10us: samples.iter().filter(|t| ticks_to_ns(**t, tsc_hz) > 10_000).count() as u64,
+        samples_over_10us: samples.iter().filter(|t| ticks_to_ns(**t, tsc_hz) > 10_000).count()
+            as u64,
     }
 }
 
@@ -427,7 +428,10 @@ fn pick_cpus(args: &RingBenchArgs) -> Result<[usize; 2], BenchError> {
 ///
 /// # Errors
 /// Fewer than two CPUs, or no telemetry file for the hedger ring.
-pub fn run_rows(args: &RingBenchArgs, emit: &mut dyn FnMut(&serde_json::Value)) -> Result<Summary, BenchError> {
+pub fn run_rows(
+    args: &RingBenchArgs,
+    emit: &mut dyn FnMut(&serde_json::Value),
+) -> Result<Summary, BenchError> {
     let cpus = pick_cpus(args)?;
     let tsc_hz = calibrate_tsc_hz(std::time::Duration::from_millis(50));
     let tel_path = std::env::temp_dir().join(format!("hedger-bench-{}.tel", std::process::id()));
@@ -457,19 +461,38 @@ pub fn run_rows(args: &RingBenchArgs, emit: &mut dyn FnMut(&serde_json::Value)) 
     let lat = ping_pong(RtrbEnd(a_tx, a_rx), RtrbEnd(b_tx, b_rx), cpus, n);
     let make = || {
         let (tx, rx) = rtrb::RingBuffer::<Msg>::new(cap);
-        single_sides!(tx, rx, |t: &mut rtrb::Producer<Msg>, m| t.push(m).map_err(|rtrb::PushError::Full(b)| b), |r: &mut rtrb::Consumer<Msg>| r.pop().ok())
+        single_sides!(
+            tx,
+            rx,
+            |t: &mut rtrb::Producer<Msg>, m| t.push(m).map_err(|rtrb::PushError::Full(b)| b),
+            |r: &mut rtrb::Consumer<Msg>| r.pop().ok()
+        )
     };
     let mut r = row("rtrb-raw", &lat, tsc_hz, throughput(&make, cpus, args.messages, args.runs));
     ratio(&mut r);
     emit_row(&r);
 
-    let (ab, ba) = (Arc::new(crossbeam_queue::ArrayQueue::new(cap)), Arc::new(crossbeam_queue::ArrayQueue::new(cap)));
-    let lat = ping_pong(ArrayQueueEnd(Arc::clone(&ab), Arc::clone(&ba)), ArrayQueueEnd(ba, ab), cpus, n);
+    let (ab, ba) = (
+        Arc::new(crossbeam_queue::ArrayQueue::new(cap)),
+        Arc::new(crossbeam_queue::ArrayQueue::new(cap)),
+    );
+    let lat =
+        ping_pong(ArrayQueueEnd(Arc::clone(&ab), Arc::clone(&ba)), ArrayQueueEnd(ba, ab), cpus, n);
     let make = || {
         let q = Arc::new(crossbeam_queue::ArrayQueue::<Msg>::new(cap));
-        single_sides!(Arc::clone(&q), q, |t: &mut Arc<crossbeam_queue::ArrayQueue<Msg>>, m| t.push(m), |r: &mut Arc<crossbeam_queue::ArrayQueue<Msg>>| r.pop())
+        single_sides!(
+            Arc::clone(&q),
+            q,
+            |t: &mut Arc<crossbeam_queue::ArrayQueue<Msg>>, m| t.push(m),
+            |r: &mut Arc<crossbeam_queue::ArrayQueue<Msg>>| r.pop()
+        )
     };
-    let mut aq_row = row("crossbeam-arrayqueue", &lat, tsc_hz, throughput(&make, cpus, args.messages, args.runs));
+    let mut aq_row = row(
+        "crossbeam-arrayqueue",
+        &lat,
+        tsc_hz,
+        throughput(&make, cpus, args.messages, args.runs),
+    );
     ratio(&mut aq_row);
     emit_row(&aq_row);
 
@@ -478,9 +501,15 @@ pub fn run_rows(args: &RingBenchArgs, emit: &mut dyn FnMut(&serde_json::Value)) 
     let lat = ping_pong(ChannelEnd(ab_tx, ba_rx), ChannelEnd(ba_tx, ab_rx), cpus, n);
     let make = || {
         let (tx, rx) = crossbeam_channel::bounded::<Msg>(cap);
-        single_sides!(tx, rx, |t: &mut crossbeam_channel::Sender<Msg>, m| t.try_send(m).map_err(|e| e.into_inner()), |r: &mut crossbeam_channel::Receiver<Msg>| r.try_recv().ok())
+        single_sides!(
+            tx,
+            rx,
+            |t: &mut crossbeam_channel::Sender<Msg>, m| t.try_send(m).map_err(|e| e.into_inner()),
+            |r: &mut crossbeam_channel::Receiver<Msg>| r.try_recv().ok()
+        )
     };
-    let mut r = row("crossbeam-channel", &lat, tsc_hz, throughput(&make, cpus, args.messages, args.runs));
+    let mut r =
+        row("crossbeam-channel", &lat, tsc_hz, throughput(&make, cpus, args.messages, args.runs));
     ratio(&mut r);
     emit_row(&r);
 
@@ -489,9 +518,14 @@ pub fn run_rows(args: &RingBenchArgs, emit: &mut dyn FnMut(&serde_json::Value)) 
     let lat = ping_pong(MpscEnd(ab_tx, ba_rx), MpscEnd(ba_tx, ab_rx), cpus, n);
     let make = || {
         let (tx, rx) = mpsc::sync_channel::<Msg>(cap);
-        single_sides!(tx, rx, |t: &mut mpsc::SyncSender<Msg>, m| t.try_send(m).map_err(|e| match e {
-            mpsc::TrySendError::Full(b) | mpsc::TrySendError::Disconnected(b) => b,
-        }), |r: &mut mpsc::Receiver<Msg>| r.try_recv().ok())
+        single_sides!(
+            tx,
+            rx,
+            |t: &mut mpsc::SyncSender<Msg>, m| t.try_send(m).map_err(|e| match e {
+                mpsc::TrySendError::Full(b) | mpsc::TrySendError::Disconnected(b) => b,
+            }),
+            |r: &mut mpsc::Receiver<Msg>| r.try_recv().ok()
+        )
     };
     let mut r = row("std-mpsc", &lat, tsc_hz, throughput(&make, cpus, args.messages, args.runs));
     ratio(&mut r);
