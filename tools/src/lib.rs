@@ -6,3 +6,4 @@ pub mod bench;
 pub mod inspect;
 pub mod oracle_cli;
 pub mod order_cli;
+pub mod sim;
