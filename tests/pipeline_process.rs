@@ -81,6 +81,9 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
         assert!(t["loops_per_s"].as_f64().unwrap() > 0.0, "{t}");
     }
 
+    let watch = watch_frames(&pid, run_dir, 2);
+    assert!(watch.contains("feed->hot") && watch.contains("THREAD"), "{watch}");
+
     child.kill().unwrap();
     child.wait().unwrap();
     let (out, stale) = inspect(&args);
@@ -95,6 +98,31 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
         String::from_utf8_lossy(&table.stdout).contains("STALE: process"),
         "table must say stale"
     );
+}
+
+/// Runs `inspect --watch` until it has redrawn `frames` times, then stops it.
+fn watch_frames(pid: &str, run_dir: &str, frames: usize) -> String {
+    use std::io::Read;
+    let mut watch = Command::new(HEDGER)
+        .args(["inspect", "--watch", "--interval-ms", "100", "--pid", pid, "--run-dir", run_dir])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn inspect --watch");
+    let mut stdout = watch.stdout.take().unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while text.matches("\x1b[2J").count() < frames + 1 && Instant::now() < deadline {
+        let n = stdout.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    assert!(text.matches("\x1b[2J").count() > frames, "watch did not redraw: {text}");
+    text
 }
 
 #[test]
