@@ -5,6 +5,8 @@
 //! in simulation, and is deterministic under test.
 #![forbid(unsafe_code)]
 
+pub mod book;
+pub mod fixed;
 pub mod ids;
 pub mod msg;
 pub mod oracle;
