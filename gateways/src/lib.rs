@@ -4,4 +4,6 @@
 //! `session` (connect, auth, retry). The first gateway is the synthetic feed used by the foundation
 //! pipeline; venue, oracle and chain gateways follow in their own issues.
 
+pub mod binance;
 pub mod synthetic;
+pub mod venue;

@@ -1,0 +1,8 @@
+//! Binance USDⓈ-M futures: wire parser and book sequencer (reference: venues.md §1, read
+//! 2026-11-24 from the venue's docs snapshot of 2026-05).
+
+pub mod sequencer;
+pub mod wire;
+
+pub use sequencer::BinanceSequencer;
+pub use wire::BinanceParser;

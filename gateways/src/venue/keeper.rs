@@ -1,0 +1,273 @@
+//! Applies a venue's book frames to an [`OrderBook`] under its sequencer's verdicts.
+//!
+//! States: `Syncing → Valid → Invalid(reason) → Syncing …`, and `Quarantined` once
+//! `resync_attempts_max` resyncs in a row have failed. Only a `Valid` book may be read for
+//! pricing ([`BookKeeper::usable_book`]); the frame that breaks a rule invalidates the book
+//! before anything else reads it. Frames that arrive before the snapshot are buffered up to a
+//! fixed bound (Binance step 2); overflowing the bound restarts the sync and is counted.
+
+use hedger_core::book::OrderBook;
+use hedger_core::msg::Side;
+
+use super::{reason, BookIds, BookSequencer, FrameKind, ParsedFrame, SeqVerdict, WireLevel};
+
+/// Where a book stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookState {
+    /// Waiting for a snapshot (buffering deltas if the venue needs it).
+    Syncing,
+    /// Proven continuous since its snapshot.
+    Valid,
+    /// A rule broke; a resync is needed (reason code from [`reason`]).
+    Invalid { reason_code: u32 },
+    /// Resync failed `resync_attempts_max` times in a row; stays until an operator resets it.
+    Quarantined { reason_code: u32 },
+}
+
+/// What one frame did, for the gateway to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeeperEvent {
+    SnapshotApplied,
+    Applied,
+    Buffered,
+    /// An old or duplicate frame was dropped (counted).
+    Stale,
+    Heartbeat,
+    /// The book became invalid on this frame; the gateway must resync (REST snapshot or
+    /// resubscribe, per the venue).
+    Invalidated { reason_code: u32, expected: i64, got: i64 },
+    /// The book is quarantined (this frame was ignored).
+    Quarantined { reason_code: u32 },
+    /// The frame was not a book frame.
+    NotBook,
+}
+
+/// Limits of a keeper.
+#[derive(Clone, Copy, Debug)]
+pub struct KeeperLimits {
+    pub levels_max: usize,
+    pub sync_buffer_frames_max: usize,
+    pub sync_buffer_levels_max: usize,
+    pub resync_attempts_max: u32,
+}
+
+impl Default for KeeperLimits {
+    fn default() -> Self {
+        KeeperLimits {
+            levels_max: 2_048,
+            sync_buffer_frames_max: 1_024,
+            sync_buffer_levels_max: 200_000,
+            resync_attempts_max: 5,
+        }
+    }
+}
+
+/// Counters of one book.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeeperCounters {
+    pub frames: u64,
+    pub snapshots: u64,
+    pub gaps: u64,
+    pub stale_dropped: u64,
+    pub crossed: u64,
+    pub bad_levels: u64,
+    pub buffer_overflows: u64,
+    pub checksum_failures: u64,
+    pub resyncs: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Buffered {
+    kind: FrameKind,
+    ids: BookIds,
+    bids: (usize, usize),
+    asks: (usize, usize),
+}
+
+/// One instrument's book and its sync state.
+pub struct BookKeeper<S> {
+    sequencer: S,
+    book: OrderBook,
+    state: BookState,
+    limits: KeeperLimits,
+    counters: KeeperCounters,
+    consecutive_failures: u32,
+    buffered_frames: Vec<Buffered>,
+    buffered_levels: Vec<WireLevel>,
+}
+
+impl<S: BookSequencer> BookKeeper<S> {
+    /// Allocates the book and the sync buffer.
+    pub fn new(sequencer: S, limits: KeeperLimits) -> BookKeeper<S> {
+        BookKeeper {
+            sequencer,
+            book: OrderBook::new(limits.levels_max),
+            state: BookState::Syncing,
+            limits,
+            counters: KeeperCounters::default(),
+            consecutive_failures: 0,
+            buffered_frames: Vec::with_capacity(limits.sync_buffer_frames_max),
+            buffered_levels: Vec::with_capacity(limits.sync_buffer_levels_max),
+        }
+    }
+
+    pub fn state(&self) -> BookState {
+        self.state
+    }
+
+    pub fn counters(&self) -> &KeeperCounters {
+        &self.counters
+    }
+
+    /// The book, whatever its state (for tools and tests; pricing uses `usable_book`).
+    pub fn book(&self) -> &OrderBook {
+        &self.book
+    }
+
+    /// The book only while it is valid.
+    pub fn usable_book(&self) -> Option<&OrderBook> {
+        (self.state == BookState::Valid).then_some(&self.book)
+    }
+
+    /// The sequencer (venue-specific state, e.g. the last id).
+    pub fn sequencer(&self) -> &S {
+        &self.sequencer
+    }
+
+    /// Counts a checksum mismatch found by the venue module and invalidates the book.
+    pub fn fail_checksum(&mut self, expected: i64, got: i64) -> KeeperEvent {
+        self.counters.checksum_failures += 1;
+        self.invalidate(reason::CHECKSUM, expected, got)
+    }
+
+    /// Operator action: leave quarantine and sync again.
+    pub fn reset_quarantine(&mut self) {
+        self.consecutive_failures = 0;
+        self.restart_sync();
+    }
+
+    /// Feeds one parsed frame.
+    pub fn on_frame(&mut self, frame: &ParsedFrame) -> KeeperEvent {
+        if !matches!(frame.kind, FrameKind::BookSnapshot | FrameKind::BookDelta | FrameKind::Heartbeat) {
+            return KeeperEvent::NotBook;
+        }
+        if let BookState::Quarantined { reason_code } = self.state {
+            return KeeperEvent::Quarantined { reason_code };
+        }
+        self.counters.frames += 1;
+        let verdict = self.sequencer.on_book_frame(frame.kind, &frame.ids);
+        self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks)
+    }
+
+    fn act(&mut self, verdict: SeqVerdict, kind: FrameKind, ids: BookIds, bids: &[WireLevel], asks: &[WireLevel]) -> KeeperEvent {
+        match verdict {
+            SeqVerdict::ApplySnapshot => {
+                self.counters.snapshots += 1;
+                self.book.clear();
+                if let Some(event) = self.apply_levels(bids, asks) {
+                    return event;
+                }
+                self.state = BookState::Valid;
+                self.replay_buffer().unwrap_or(KeeperEvent::SnapshotApplied)
+            }
+            SeqVerdict::Apply => {
+                if let Some(event) = self.apply_levels(bids, asks) {
+                    return event;
+                }
+                if self.state == BookState::Valid {
+                    self.consecutive_failures = 0;
+                }
+                KeeperEvent::Applied
+            }
+            SeqVerdict::Buffer => self.buffer(kind, ids, bids, asks),
+            SeqVerdict::Stale => {
+                self.counters.stale_dropped += 1;
+                KeeperEvent::Stale
+            }
+            SeqVerdict::Heartbeat => KeeperEvent::Heartbeat,
+            SeqVerdict::Gap { expected, got } => {
+                self.counters.gaps += 1;
+                self.invalidate(reason::GAP, expected, got)
+            }
+        }
+    }
+
+    /// Applies a frame's levels; on a bad level or a crossed result, invalidates.
+    fn apply_levels(&mut self, bids: &[WireLevel], asks: &[WireLevel]) -> Option<KeeperEvent> {
+        for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
+            for level in levels {
+                if self.book.set(side, level.price, level.qty).is_err() {
+                    self.counters.bad_levels += 1;
+                    return Some(self.invalidate(reason::BAD_LEVEL, 0, level.qty));
+                }
+            }
+        }
+        if self.book.is_crossed() {
+            self.counters.crossed += 1;
+            let bid = self.book.best_bid().map_or(0, |l| l.price_ticks);
+            let ask = self.book.best_ask().map_or(0, |l| l.price_ticks);
+            return Some(self.invalidate(reason::CROSSED, ask, bid));
+        }
+        None
+    }
+
+    fn buffer(&mut self, kind: FrameKind, ids: BookIds, bids: &[WireLevel], asks: &[WireLevel]) -> KeeperEvent {
+        let levels = bids.len() + asks.len();
+        if self.buffered_frames.len() == self.limits.sync_buffer_frames_max
+            || self.buffered_levels.len() + levels > self.limits.sync_buffer_levels_max
+        {
+            self.counters.buffer_overflows += 1;
+            return self.invalidate(reason::BUFFER_OVERFLOW, self.limits.sync_buffer_frames_max as i64, levels as i64);
+        }
+        let start = self.buffered_levels.len();
+        self.buffered_levels.extend_from_slice(bids);
+        self.buffered_levels.extend_from_slice(asks);
+        self.buffered_frames.push(Buffered {
+            kind,
+            ids,
+            bids: (start, start + bids.len()),
+            asks: (start + bids.len(), start + levels),
+        });
+        KeeperEvent::Buffered
+    }
+
+    /// After a snapshot: runs the buffered frames through the sequencer in arrival order.
+    fn replay_buffer(&mut self) -> Option<KeeperEvent> {
+        let frames = std::mem::take(&mut self.buffered_frames);
+        let levels = std::mem::take(&mut self.buffered_levels);
+        let mut outcome = None;
+        for f in &frames {
+            let verdict = self.sequencer.on_book_frame(f.kind, &f.ids);
+            let event = self.act(verdict, f.kind, f.ids, &levels[f.bids.0..f.bids.1], &levels[f.asks.0..f.asks.1]);
+            if let KeeperEvent::Invalidated { .. } = event {
+                outcome = Some(event);
+                break;
+            }
+        }
+        self.buffered_frames = frames;
+        self.buffered_levels = levels;
+        self.buffered_frames.clear();
+        self.buffered_levels.clear();
+        outcome
+    }
+
+    fn invalidate(&mut self, reason_code: u32, expected: i64, got: i64) -> KeeperEvent {
+        self.consecutive_failures += 1;
+        self.counters.resyncs += 1;
+        self.restart_sync();
+        if self.consecutive_failures > self.limits.resync_attempts_max {
+            self.state = BookState::Quarantined { reason_code: reason::RESYNC_EXHAUSTED };
+            return KeeperEvent::Quarantined { reason_code: reason::RESYNC_EXHAUSTED };
+        }
+        self.state = BookState::Invalid { reason_code };
+        KeeperEvent::Invalidated { reason_code, expected, got }
+    }
+
+    fn restart_sync(&mut self) {
+        self.sequencer.reset();
+        self.book.clear();
+        self.buffered_frames.clear();
+        self.buffered_levels.clear();
+        self.state = BookState::Syncing;
+    }
+}
