@@ -32,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         cmd: hedger_tools::bench::BenchCommand,
     },
+    /// Feed a capture file through a venue's parser, sequencer and book; print JSON lines.
+    Replay(hedger_tools::replay::ReplayArgs),
     /// Run the simulators of venues and oracles on loopback.
     Sim(hedger_tools::sim::SimArgs),
     /// Verify oracle payloads (Pyth, RedStone) and print JSON.
@@ -115,6 +117,7 @@ fn main() {
         Command::Inspect(args) => hedger_tools::inspect::run(args),
         Command::Bench { cmd } => hedger_tools::bench::run(cmd),
         Command::Sim(args) => hedger_tools::sim::run(args),
+        Command::Replay(args) => hedger_tools::replay::run(args),
         Command::Oracle { cmd } => hedger_tools::oracle_cli::run(cmd),
         Command::Order { cmd } => hedger_tools::order_cli::run(cmd),
     };

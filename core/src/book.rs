@@ -35,7 +35,11 @@ struct BookSide {
 
 impl BookSide {
     fn new(levels_max: usize, descending: bool) -> BookSide {
-        BookSide { levels: vec![Level::default(); levels_max].into_boxed_slice(), len: 0, descending }
+        BookSide {
+            levels: vec![Level::default(); levels_max].into_boxed_slice(),
+            len: 0,
+            descending,
+        }
     }
 
     /// `Ok(index)` of the level at `price`, or `Err(index)` where it would go.
@@ -236,7 +240,8 @@ mod tests {
 
     #[test]
     fn levels_stay_sorted_and_zero_removes() {
-        let mut book = book_with(&[(100, 1), (102, 2), (101, 3)], &[(105, 1), (103, 2), (104, 3)], 8);
+        let mut book =
+            book_with(&[(100, 1), (102, 2), (101, 3)], &[(105, 1), (103, 2), (104, 3)], 8);
         assert_eq!(book.best_bid(), Some(Level { price_ticks: 102, qty_lots: 2 }));
         assert_eq!(book.best_ask(), Some(Level { price_ticks: 103, qty_lots: 2 }));
         let bids: Vec<i64> = book.side(Side::Buy).iter().map(|l| l.price_ticks).collect();
@@ -245,7 +250,10 @@ mod tests {
         book.set(Side::Buy, 99, 0).unwrap();
         book.set(Side::Sell, 104, 9).unwrap();
         assert_eq!(book.best_bid().unwrap().price_ticks, 101);
-        assert_eq!(book.top(Side::Sell, 2), &[Level { price_ticks: 103, qty_lots: 2 }, Level { price_ticks: 104, qty_lots: 9 }]);
+        assert_eq!(
+            book.top(Side::Sell, 2),
+            &[Level { price_ticks: 103, qty_lots: 2 }, Level { price_ticks: 104, qty_lots: 9 }]
+        );
         assert_eq!(book.depth(), (2, 3));
         assert!(!book.is_crossed());
         book.set(Side::Buy, 103, 1).unwrap();
@@ -269,7 +277,10 @@ mod tests {
     fn vwap_walks_levels_and_rounds_against_the_taker() {
         let book = book_with(&[(100, 5), (99, 5)], &[(101, 2), (103, 3)], 8);
         let buy = book.vwap(Side::Buy, 4);
-        assert_eq!((buy.filled_qty_lots, buy.notional_tick_lots, buy.worst_price_ticks), (4, 101 * 2 + 103 * 2, 103));
+        assert_eq!(
+            (buy.filled_qty_lots, buy.notional_tick_lots, buy.worst_price_ticks),
+            (4, 101 * 2 + 103 * 2, 103)
+        );
         assert_eq!(buy.average_price_ticks(Side::Buy), Some(102));
         let partial = book.vwap(Side::Buy, 10);
         assert_eq!(partial.filled_qty_lots, 5);
@@ -301,7 +312,8 @@ mod tests {
             } else {
                 reference.insert(price, qty);
             }
-            let ours: Vec<(i64, i64)> = book.side(Side::Sell).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
+            let ours: Vec<(i64, i64)> =
+                book.side(Side::Sell).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
             let theirs: Vec<(i64, i64)> = reference.iter().map(|(p, q)| (*p, *q)).collect();
             assert_eq!(ours, theirs);
         }

@@ -76,7 +76,15 @@ pub fn parse_decimal(text: &[u8], scale: u8) -> Result<i64, FixedError> {
                 if seen_point {
                     frac_digits += 1;
                 }
-                value = accumulate(value, b - b'0', seen_point, frac_digits, exponent, scale, &mut dropped_nonzero)?;
+                value = accumulate(
+                    value,
+                    b - b'0',
+                    seen_point,
+                    frac_digits,
+                    exponent,
+                    scale,
+                    &mut dropped_nonzero,
+                )?;
             }
             b'.' if !seen_point => seen_point = true,
             _ => return Err(FixedError::Syntax),
@@ -195,7 +203,10 @@ mod tests {
 
     #[test]
     fn refuses_to_round_or_overflow() {
-        assert_eq!(parse_decimal(b"1.239", 2), Err(FixedError::TooPrecise { decimals: 3, scale: 2 }));
+        assert_eq!(
+            parse_decimal(b"1.239", 2),
+            Err(FixedError::TooPrecise { decimals: 3, scale: 2 })
+        );
         assert_eq!(parse_decimal(b"92233720368.54775808", 8), Err(FixedError::Overflow));
         assert_eq!(parse_decimal(b"1e40", 8), Err(FixedError::Overflow));
         assert!(matches!(parse_decimal(b"5e-20", 8), Err(FixedError::TooPrecise { .. })));

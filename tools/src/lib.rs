@@ -6,4 +6,5 @@ pub mod bench;
 pub mod inspect;
 pub mod oracle_cli;
 pub mod order_cli;
+pub mod replay;
 pub mod sim;

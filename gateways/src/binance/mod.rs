@@ -4,5 +4,8 @@
 pub mod sequencer;
 pub mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use sequencer::BinanceSequencer;
 pub use wire::BinanceParser;

@@ -102,12 +102,42 @@ mod tests {
     fn worked_example_from_the_reference() {
         let mut s = BinanceSequencer::new();
         let rows: [(&str, FrameKind, BookIds, SeqVerdict); 6] = [
-            ("step 2: buffer before the snapshot", FrameKind::BookDelta, delta(990, 995, 985), SeqVerdict::Buffer),
-            ("step 3: snapshot lastUpdateId=1000", FrameKind::BookSnapshot, snapshot(1000), SeqVerdict::ApplySnapshot),
-            ("step 4: u=995 < 1000 dropped", FrameKind::BookDelta, delta(990, 995, 985), SeqVerdict::Stale),
-            ("step 5: 996 <= 1000 <= 1003 applied", FrameKind::BookDelta, delta(996, 1003, 995), SeqVerdict::Apply),
-            ("step 6: pu 1003 == u applied", FrameKind::BookDelta, delta(1004, 1010, 1003), SeqVerdict::Apply),
-            ("step 6: pu 1012 != 1010 is a gap", FrameKind::BookDelta, delta(1015, 1020, 1012), SeqVerdict::Gap { expected: 1010, got: 1012 }),
+            (
+                "step 2: buffer before the snapshot",
+                FrameKind::BookDelta,
+                delta(990, 995, 985),
+                SeqVerdict::Buffer,
+            ),
+            (
+                "step 3: snapshot lastUpdateId=1000",
+                FrameKind::BookSnapshot,
+                snapshot(1000),
+                SeqVerdict::ApplySnapshot,
+            ),
+            (
+                "step 4: u=995 < 1000 dropped",
+                FrameKind::BookDelta,
+                delta(990, 995, 985),
+                SeqVerdict::Stale,
+            ),
+            (
+                "step 5: 996 <= 1000 <= 1003 applied",
+                FrameKind::BookDelta,
+                delta(996, 1003, 995),
+                SeqVerdict::Apply,
+            ),
+            (
+                "step 6: pu 1003 == u applied",
+                FrameKind::BookDelta,
+                delta(1004, 1010, 1003),
+                SeqVerdict::Apply,
+            ),
+            (
+                "step 6: pu 1012 != 1010 is a gap",
+                FrameKind::BookDelta,
+                delta(1015, 1020, 1012),
+                SeqVerdict::Gap { expected: 1010, got: 1012 },
+            ),
         ];
         for (rule, kind, ids, expected) in rows {
             assert_eq!(s.on_book_frame(kind, &ids), expected, "{rule}");
@@ -129,10 +159,18 @@ mod tests {
         let mut s = BinanceSequencer::new();
         s.on_book_frame(FrameKind::BookSnapshot, &snapshot(10));
         assert_eq!(s.on_book_frame(FrameKind::BookDelta, &delta(9, 12, 8)), SeqVerdict::Apply);
-        assert_eq!(s.on_book_frame(FrameKind::BookDelta, &delta(9, 12, 8)), SeqVerdict::Stale, "duplicate");
+        assert_eq!(
+            s.on_book_frame(FrameKind::BookDelta, &delta(9, 12, 8)),
+            SeqVerdict::Stale,
+            "duplicate"
+        );
         assert_eq!(s.on_book_frame(FrameKind::BookDelta, &delta(13, 15, 12)), SeqVerdict::Apply);
         assert_eq!(s.last_u(), Some(15));
         s.reset();
-        assert_eq!(s.on_book_frame(FrameKind::BookDelta, &delta(16, 18, 15)), SeqVerdict::Buffer, "after reset: step 2");
+        assert_eq!(
+            s.on_book_frame(FrameKind::BookDelta, &delta(16, 18, 15)),
+            SeqVerdict::Buffer,
+            "after reset: step 2"
+        );
     }
 }

@@ -9,8 +9,12 @@
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use crate::venue::json::{decimal_str, i64_field, str_field, string_levels, u64_field, JsonScratch, opt_decimal_field};
-use crate::venue::{FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX};
+use crate::venue::json::{
+    decimal_str, i64_field, opt_decimal_field, str_field, string_levels, u64_field, JsonScratch,
+};
+use crate::venue::{
+    FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX,
+};
 use hedger_core::msg::Side;
 
 /// Parses Binance frames with reused buffers.
@@ -85,7 +89,11 @@ fn rest_snapshot(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireErr
     string_levels(v.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)
 }
 
-fn level(v: &Value<'_, '_>, price: &'static str, qty: &'static str) -> Result<WireLevel, WireError> {
+fn level(
+    v: &Value<'_, '_>,
+    price: &'static str,
+    qty: &'static str,
+) -> Result<WireLevel, WireError> {
     let (price_value, price_decimals) = decimal_str(str_field(v, price)?, price)?;
     let (qty_value, qty_decimals) = decimal_str(str_field(v, qty)?, qty)?;
     Ok(WireLevel { price: price_value, qty: qty_value, price_decimals, qty_decimals })
@@ -107,7 +115,8 @@ fn trade(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.exchange_ts_ms = u64_field(v, "E")?;
     let (price, price_decimals) = decimal_str(str_field(v, "p")?, "p")?;
     let (qty, qty_decimals) = decimal_str(str_field(v, "q")?, "q")?;
-    let buyer_is_maker = v.get("m").and_then(|m| m.as_bool()).ok_or(WireError::Field { field: "m" })?;
+    let buyer_is_maker =
+        v.get("m").and_then(|m| m.as_bool()).ok_or(WireError::Field { field: "m" })?;
     let trade_id = if v.get("a").is_some() { u64_field(v, "a")? } else { u64_field(v, "t")? };
     out.trades.push(WireTrade {
         price,
@@ -159,12 +168,25 @@ mod tests {
     #[test]
     fn rest_snapshot_ticker_trade_and_mark() {
         let snap = parse(r#"{"lastUpdateId":1027024,"E":1589436922972,"T":1589436922959,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}"#).unwrap();
-        assert_eq!((snap.kind, snap.ids.last, snap.bids.len(), snap.asks[0].price), (FrameKind::BookSnapshot, 1027024, 1, 400_000_200));
+        assert_eq!(
+            (snap.kind, snap.ids.last, snap.bids.len(), snap.asks[0].price),
+            (FrameKind::BookSnapshot, 1027024, 1, 400_000_200)
+        );
         let bbo = parse(r#"{"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#).unwrap();
-        assert_eq!((bbo.kind, bbo.bbo.bid.price, bbo.bbo.ask.qty), (FrameKind::Bbo, 2_535_190_000, 4_066_000_000));
+        assert_eq!(
+            (bbo.kind, bbo.bbo.bid.price, bbo.bbo.ask.qty),
+            (FrameKind::Bbo, 2_535_190_000, 4_066_000_000)
+        );
         let t = parse(r#"{"e":"aggTrade","E":123456789,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","nq":"100","f":100,"l":105,"T":123456785,"m":true}"#).unwrap();
-        assert_eq!(t.trades[0].aggressor, Some(Side::Sell), "m=true: buyer is maker, aggressor sold");
-        assert_eq!((t.trades[0].trade_id, t.trades[0].price, t.trades[0].ts_ms), (5933014, 100_000, 123456785));
+        assert_eq!(
+            t.trades[0].aggressor,
+            Some(Side::Sell),
+            "m=true: buyer is maker, aggressor sold"
+        );
+        assert_eq!(
+            (t.trades[0].trade_id, t.trades[0].price, t.trades[0].ts_ms),
+            (5933014, 100_000, 123456785)
+        );
         let m = parse(r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","ap":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}"#).unwrap();
         assert_eq!(m.mark.mark_price, Some(1_179_415_000_000));
         assert_eq!(m.mark.funding_rate, Some(38_167));
@@ -174,10 +196,20 @@ mod tests {
     #[test]
     fn control_errors_and_bad_input_are_typed() {
         assert_eq!(parse(r#"{"result":null,"id":1}"#).unwrap().kind, FrameKind::Control);
-        assert!(matches!(parse(r#"{"code":2,"msg":"Invalid request"}"#), Err(WireError::VenueError(m)) if m.contains("Invalid request")));
+        assert!(
+            matches!(parse(r#"{"code":2,"msg":"Invalid request"}"#), Err(WireError::VenueError(m)) if m.contains("Invalid request"))
+        );
         assert_eq!(parse(r#"{"e":"forceOrder","E":1}"#).unwrap().kind, FrameKind::Ignored);
-        assert!(matches!(parse(r#"{"e":"depthUpdate","s":"X","E":1,"U":1,"u":2,"b":[],"a":[]}"#), Err(WireError::Field { field: "pu" })));
-        assert!(matches!(parse(r#"{"e":"depthUpdate","s":"X","E":1,"U":1,"u":2,"pu":0,"b":[["1.5x","1"]],"a":[]}"#), Err(WireError::Number { field: "b", .. })));
+        assert!(matches!(
+            parse(r#"{"e":"depthUpdate","s":"X","E":1,"U":1,"u":2,"b":[],"a":[]}"#),
+            Err(WireError::Field { field: "pu" })
+        ));
+        assert!(matches!(
+            parse(
+                r#"{"e":"depthUpdate","s":"X","E":1,"U":1,"u":2,"pu":0,"b":[["1.5x","1"]],"a":[]}"#
+            ),
+            Err(WireError::Number { field: "b", .. })
+        ));
         assert!(matches!(parse("not json"), Err(WireError::Json(_))));
     }
 }

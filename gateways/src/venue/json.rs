@@ -104,8 +104,10 @@ pub fn string_levels(
         return Err(WireError::TooMany { what: "levels", max });
     }
     for level in array.iter() {
-        let price = level.get_idx(0).and_then(|p| p.into_string()).ok_or(WireError::Field { field })?;
-        let qty = level.get_idx(1).and_then(|q| q.into_string()).ok_or(WireError::Field { field })?;
+        let price =
+            level.get_idx(0).and_then(|p| p.into_string()).ok_or(WireError::Field { field })?;
+        let qty =
+            level.get_idx(1).and_then(|q| q.into_string()).ok_or(WireError::Field { field })?;
         let (price, price_decimals) = decimal_str(price, field)?;
         let (qty, qty_decimals) = decimal_str(qty, field)?;
         out.push(WireLevel { price, qty, price_decimals, qty_decimals });
@@ -135,7 +137,15 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(u, round);
-            assert_eq!(levels[0], WireLevel { price: 240_000, qty: 1_000_000_000, price_decimals: 4, qty_decimals: 0 });
+            assert_eq!(
+                levels[0],
+                WireLevel {
+                    price: 240_000,
+                    qty: 1_000_000_000,
+                    price_decimals: 4,
+                    qty_decimals: 0
+                }
+            );
             assert_eq!(levels[1].qty_decimals, 3);
         }
         assert!(matches!(scratch.parse(b"{\"u\":", |_| Ok(())), Err(WireError::Json(_))));

@@ -35,9 +35,15 @@ pub enum KeeperEvent {
     Heartbeat,
     /// The book became invalid on this frame; the gateway must resync (REST snapshot or
     /// resubscribe, per the venue).
-    Invalidated { reason_code: u32, expected: i64, got: i64 },
+    Invalidated {
+        reason_code: u32,
+        expected: i64,
+        got: i64,
+    },
     /// The book is quarantined (this frame was ignored).
-    Quarantined { reason_code: u32 },
+    Quarantined {
+        reason_code: u32,
+    },
     /// The frame was not a book frame.
     NotBook,
 }
@@ -49,6 +55,9 @@ pub struct KeeperLimits {
     pub sync_buffer_frames_max: usize,
     pub sync_buffer_levels_max: usize,
     pub resync_attempts_max: u32,
+    /// Frames a book must stay valid before its failed-resync count is forgiven: a book that
+    /// breaks again right after each resync is not fixed by resyncing.
+    pub forgive_after_frames: u32,
 }
 
 impl Default for KeeperLimits {
@@ -58,6 +67,7 @@ impl Default for KeeperLimits {
             sync_buffer_frames_max: 1_024,
             sync_buffer_levels_max: 200_000,
             resync_attempts_max: 5,
+            forgive_after_frames: 1_000,
         }
     }
 }
@@ -92,6 +102,7 @@ pub struct BookKeeper<S> {
     limits: KeeperLimits,
     counters: KeeperCounters,
     consecutive_failures: u32,
+    valid_streak_frames: u32,
     buffered_frames: Vec<Buffered>,
     buffered_levels: Vec<WireLevel>,
 }
@@ -106,6 +117,7 @@ impl<S: BookSequencer> BookKeeper<S> {
             limits,
             counters: KeeperCounters::default(),
             consecutive_failures: 0,
+            valid_streak_frames: 0,
             buffered_frames: Vec::with_capacity(limits.sync_buffer_frames_max),
             buffered_levels: Vec::with_capacity(limits.sync_buffer_levels_max),
         }
@@ -148,7 +160,10 @@ impl<S: BookSequencer> BookKeeper<S> {
 
     /// Feeds one parsed frame.
     pub fn on_frame(&mut self, frame: &ParsedFrame) -> KeeperEvent {
-        if !matches!(frame.kind, FrameKind::BookSnapshot | FrameKind::BookDelta | FrameKind::Heartbeat) {
+        if !matches!(
+            frame.kind,
+            FrameKind::BookSnapshot | FrameKind::BookDelta | FrameKind::Heartbeat
+        ) {
             return KeeperEvent::NotBook;
         }
         if let BookState::Quarantined { reason_code } = self.state {
@@ -159,7 +174,14 @@ impl<S: BookSequencer> BookKeeper<S> {
         self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks)
     }
 
-    fn act(&mut self, verdict: SeqVerdict, kind: FrameKind, ids: BookIds, bids: &[WireLevel], asks: &[WireLevel]) -> KeeperEvent {
+    fn act(
+        &mut self,
+        verdict: SeqVerdict,
+        kind: FrameKind,
+        ids: BookIds,
+        bids: &[WireLevel],
+        asks: &[WireLevel],
+    ) -> KeeperEvent {
         match verdict {
             SeqVerdict::ApplySnapshot => {
                 self.counters.snapshots += 1;
@@ -175,7 +197,10 @@ impl<S: BookSequencer> BookKeeper<S> {
                     return event;
                 }
                 if self.state == BookState::Valid {
-                    self.consecutive_failures = 0;
+                    self.valid_streak_frames = self.valid_streak_frames.saturating_add(1);
+                    if self.valid_streak_frames >= self.limits.forgive_after_frames {
+                        self.consecutive_failures = 0;
+                    }
                 }
                 KeeperEvent::Applied
             }
@@ -211,13 +236,23 @@ impl<S: BookSequencer> BookKeeper<S> {
         None
     }
 
-    fn buffer(&mut self, kind: FrameKind, ids: BookIds, bids: &[WireLevel], asks: &[WireLevel]) -> KeeperEvent {
+    fn buffer(
+        &mut self,
+        kind: FrameKind,
+        ids: BookIds,
+        bids: &[WireLevel],
+        asks: &[WireLevel],
+    ) -> KeeperEvent {
         let levels = bids.len() + asks.len();
         if self.buffered_frames.len() == self.limits.sync_buffer_frames_max
             || self.buffered_levels.len() + levels > self.limits.sync_buffer_levels_max
         {
             self.counters.buffer_overflows += 1;
-            return self.invalidate(reason::BUFFER_OVERFLOW, self.limits.sync_buffer_frames_max as i64, levels as i64);
+            return self.invalidate(
+                reason::BUFFER_OVERFLOW,
+                self.limits.sync_buffer_frames_max as i64,
+                levels as i64,
+            );
         }
         let start = self.buffered_levels.len();
         self.buffered_levels.extend_from_slice(bids);
@@ -238,7 +273,13 @@ impl<S: BookSequencer> BookKeeper<S> {
         let mut outcome = None;
         for f in &frames {
             let verdict = self.sequencer.on_book_frame(f.kind, &f.ids);
-            let event = self.act(verdict, f.kind, f.ids, &levels[f.bids.0..f.bids.1], &levels[f.asks.0..f.asks.1]);
+            let event = self.act(
+                verdict,
+                f.kind,
+                f.ids,
+                &levels[f.bids.0..f.bids.1],
+                &levels[f.asks.0..f.asks.1],
+            );
             if let KeeperEvent::Invalidated { .. } = event {
                 outcome = Some(event);
                 break;
@@ -264,6 +305,7 @@ impl<S: BookSequencer> BookKeeper<S> {
     }
 
     fn restart_sync(&mut self) {
+        self.valid_streak_frames = 0;
         self.sequencer.reset();
         self.book.clear();
         self.buffered_frames.clear();

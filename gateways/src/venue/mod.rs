@@ -241,3 +241,15 @@ pub trait BookSequencer {
         false
     }
 }
+
+impl<S: BookSequencer + ?Sized> BookSequencer for Box<S> {
+    fn on_book_frame(&mut self, kind: FrameKind, ids: &BookIds) -> SeqVerdict {
+        (**self).on_book_frame(kind, ids)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn needs_rest_snapshot(&self) -> bool {
+        (**self).needs_rest_snapshot()
+    }
+}
