@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod hist;
+pub mod journal;
 pub mod ring;
 pub mod runtime;
 pub mod telemetry;
