@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod book;
+pub mod books;
 pub mod fixed;
 pub mod ids;
 pub mod msg;

@@ -8,3 +8,4 @@ pub mod oracle_cli;
 pub mod order_cli;
 pub mod replay;
 pub mod sim;
+pub mod venue_sim;

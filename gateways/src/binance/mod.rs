@@ -2,6 +2,7 @@
 //! 2026-11-24 from the venue's docs snapshot of 2026-05).
 
 pub mod sequencer;
+pub mod session;
 pub mod wire;
 
 #[cfg(test)]

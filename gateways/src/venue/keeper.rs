@@ -152,6 +152,13 @@ impl<S: BookSequencer> BookKeeper<S> {
         self.invalidate(reason::CHECKSUM, expected, got)
     }
 
+    /// Starts a new sync (a new connection); a quarantined book stays quarantined.
+    pub fn resync(&mut self) {
+        if !matches!(self.state, BookState::Quarantined { .. }) {
+            self.restart_sync();
+        }
+    }
+
     /// Operator action: leave quarantine and sync again.
     pub fn reset_quarantine(&mut self) {
         self.consecutive_failures = 0;

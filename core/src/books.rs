@@ -1,0 +1,175 @@
+//! The hot thread's books: one [`OrderBook`] per instrument, rebuilt from the gateways'
+//! `BookDelta` messages and gated by their `GatewayStatus` messages.
+//!
+//! A book is usable only between a completed snapshot (`FLAG_SNAPSHOT_BEGIN` … `FLAG_BATCH_END`)
+//! and the next status that is not `Up`. Mid-batch (between a delta and its batch end) the book is
+//! not usable either: readers never see half an update.
+
+use crate::book::OrderBook;
+use crate::msg::{Body, Msg, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN};
+
+/// Per-instrument state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BookStatus {
+    /// A snapshot completed and no bad status arrived since.
+    pub synced: bool,
+    /// Inside a batch (some deltas applied, batch end not yet seen).
+    pub in_batch: bool,
+    /// Sequence id of the last completed batch.
+    pub seq: u64,
+    /// recv TSC of the last completed batch (for wire-to-book latency).
+    pub last_recv_tsc: u64,
+}
+
+/// Outcome of [`HotBooks::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookUpdate {
+    /// A batch completed: the book is consistent again.
+    BatchEnd { instrument: u32 },
+    /// Mid-batch change.
+    Partial,
+    /// The book became unusable (status or bad message).
+    Invalidated { instrument: u32 },
+    /// The message was not about books.
+    Other,
+    /// Rejected: unknown instrument or bad level (counted).
+    Rejected,
+}
+
+/// Every book the hot thread keeps; allocated at start-up.
+pub struct HotBooks {
+    books: Vec<OrderBook>,
+    status: Vec<BookStatus>,
+    rejected: u64,
+}
+
+impl HotBooks {
+    pub fn new(instruments: usize, levels_max: usize) -> HotBooks {
+        HotBooks {
+            books: (0..instruments).map(|_| OrderBook::new(levels_max)).collect(),
+            status: vec![BookStatus::default(); instruments],
+            rejected: 0,
+        }
+    }
+
+    /// Applies one message. Never allocates.
+    pub fn apply(&mut self, msg: &Msg) -> BookUpdate {
+        let index = msg.instrument.0 as usize;
+        match msg.body() {
+            Ok(Body::BookDelta(d)) => {
+                let (Some(book), Some(status)) =
+                    (self.books.get_mut(index), self.status.get_mut(index))
+                else {
+                    self.rejected += 1;
+                    return BookUpdate::Rejected;
+                };
+                if d.batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
+                    book.clear();
+                    status.synced = true;
+                }
+                if book.set(d.side, d.price_ticks, d.qty_lots).is_err() {
+                    self.rejected += 1;
+                    status.synced = false;
+                    return BookUpdate::Rejected;
+                }
+                if d.batch_flags & FLAG_BATCH_END != 0 {
+                    status.in_batch = false;
+                    status.seq = d.seq;
+                    status.last_recv_tsc = msg.recv_tsc;
+                    BookUpdate::BatchEnd { instrument: msg.instrument.0 }
+                } else {
+                    status.in_batch = true;
+                    BookUpdate::Partial
+                }
+            }
+            Ok(Body::GatewayStatus(s)) if s.state != SourceState::Up => {
+                match self.status.get_mut(index) {
+                    Some(status) => {
+                        status.synced = false;
+                        BookUpdate::Invalidated { instrument: msg.instrument.0 }
+                    }
+                    None => BookUpdate::Other,
+                }
+            }
+            _ => BookUpdate::Other,
+        }
+    }
+
+    /// The book of an instrument if it may be used for pricing now.
+    pub fn usable(&self, instrument: u32) -> Option<&OrderBook> {
+        let status = self.status.get(instrument as usize)?;
+        (status.synced && !status.in_batch).then(|| &self.books[instrument as usize])
+    }
+
+    /// The book whatever its state (tests, tools).
+    pub fn book(&self, instrument: u32) -> Option<&OrderBook> {
+        self.books.get(instrument as usize)
+    }
+
+    pub fn status(&self, instrument: u32) -> Option<BookStatus> {
+        self.status.get(instrument as usize).copied()
+    }
+
+    /// Messages rejected (unknown instrument, bad level).
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{InstrumentId, VenueId};
+    use crate::msg::{BookDelta, GatewayStatus, Origin, Side};
+
+    fn delta(side: Side, price: i64, qty: i64, flags: u8) -> Msg {
+        Msg::new(
+            Origin::new(VenueId::BinanceUsdm, InstrumentId(1)),
+            Body::BookDelta(BookDelta {
+                side,
+                price_ticks: price,
+                qty_lots: qty,
+                seq: 9,
+                seq_prev: 8,
+                batch_flags: flags,
+            }),
+        )
+    }
+
+    #[test]
+    fn usable_only_after_a_snapshot_and_between_batches() {
+        let mut books = HotBooks::new(2, 16);
+        assert!(books.usable(1).is_none());
+        assert_eq!(
+            books.apply(&delta(Side::Buy, 100, 1, FLAG_SNAPSHOT_BEGIN)),
+            BookUpdate::Partial
+        );
+        assert!(books.usable(1).is_none(), "mid-batch");
+        assert_eq!(
+            books.apply(&delta(Side::Sell, 101, 1, FLAG_BATCH_END)),
+            BookUpdate::BatchEnd { instrument: 1 }
+        );
+        assert_eq!(books.usable(1).unwrap().best_bid().unwrap().price_ticks, 100);
+        let status = Msg::new(
+            Origin::new(VenueId::BinanceUsdm, InstrumentId(1)),
+            Body::GatewayStatus(GatewayStatus {
+                state: SourceState::Resyncing,
+                reason_code: 1,
+                reason_count: 1,
+                detail: 0,
+            }),
+        );
+        assert_eq!(books.apply(&status), BookUpdate::Invalidated { instrument: 1 });
+        assert!(books.usable(1).is_none());
+        books.apply(&delta(Side::Buy, 99, 2, FLAG_SNAPSHOT_BEGIN | FLAG_BATCH_END));
+        let book = books.usable(1).unwrap();
+        assert_eq!(
+            (book.best_bid().unwrap().price_ticks, book.best_ask()),
+            (99, None),
+            "snapshot replaced the book"
+        );
+        let mut foreign = delta(Side::Buy, 1, 1, 0);
+        foreign.instrument = InstrumentId(7);
+        assert_eq!(books.apply(&foreign), BookUpdate::Rejected);
+    }
+}

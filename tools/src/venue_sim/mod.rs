@@ -1,0 +1,61 @@
+//! Venue simulators: each venue's public protocol on loopback, over TLS with a generated
+//! self-signed certificate (or plain, for debugging), with fault knobs.
+//!
+//! A simulator runs on its own thread with a single-threaded tokio runtime: it is a test and
+//! demo peer, not part of the latency path. The shared pieces here are the server TLS setup, the
+//! HTTP/websocket accept path and the runtime fault controls; each venue module owns its market
+//! model and message shapes.
+
+pub mod binance;
+pub mod server;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// Fault knobs, settable while the simulator runs (tests flip them; the CLI sets rates).
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Skip this many upcoming book updates (the ids advance: a sequence gap).
+    pub gap_next: AtomicU32,
+    /// Send this many upcoming book updates twice.
+    pub duplicate_next: AtomicU32,
+    /// Swap the order of the next two book updates (a reorder: the sequencer sees a gap).
+    pub reorder_next: AtomicU32,
+    /// Bump to close every open websocket (a disconnect).
+    pub disconnect_generation: AtomicU64,
+    /// Stop sending on websockets while the market keeps moving (a stall / silent feed).
+    pub stalled: AtomicBool,
+    /// Freeze the market (no updates at all): lets tests compare books at rest.
+    pub paused: AtomicBool,
+    /// Extra delay before each websocket send, in microseconds (a latency spike while > 0).
+    pub latency_us: AtomicU64,
+    /// Probability per book update of being dropped, in parts per million.
+    pub drop_ppm: AtomicU32,
+}
+
+impl Faults {
+    /// Takes one unit from a countdown knob; true if the fault fires now.
+    pub fn take(counter: &AtomicU32) -> bool {
+        counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+/// A self-signed certificate for `127.0.0.1` and `localhost`.
+pub struct SimCert {
+    pub cert_der: Vec<u8>,
+    pub key_der: Vec<u8>,
+    pub cert_pem: String,
+}
+
+/// Generates the simulator certificate.
+///
+/// # Errors
+/// rcgen failure (not expected for these fixed names).
+pub fn generate_cert() -> Result<SimCert, rcgen::Error> {
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let certified = rcgen::generate_simple_self_signed(names)?;
+    Ok(SimCert {
+        cert_der: certified.cert.der().to_vec(),
+        key_der: certified.key_pair.serialize_der(),
+        cert_pem: certified.cert.pem(),
+    })
+}
