@@ -32,6 +32,8 @@ enum Command {
         #[command(subcommand)]
         cmd: hedger_tools::bench::BenchCommand,
     },
+    /// Record a venue's raw frames with receive timestamps to a journal.
+    Record(hedger_tools::record::RecordArgs),
     /// Feed a capture file through a venue's parser, sequencer and book; print JSON lines.
     Replay(hedger_tools::replay::ReplayArgs),
     /// Run the simulators of venues and oracles on loopback.
@@ -118,6 +120,7 @@ fn main() {
         Command::Bench { cmd } => hedger_tools::bench::run(cmd),
         Command::Sim(args) => hedger_tools::sim::run(args),
         Command::Replay(args) => hedger_tools::replay::run(args),
+        Command::Record(args) => hedger_tools::record::run(args),
         Command::Oracle { cmd } => hedger_tools::oracle_cli::run(cmd),
         Command::Order { cmd } => hedger_tools::order_cli::run(cmd),
     };

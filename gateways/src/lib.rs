@@ -7,3 +7,4 @@
 pub mod binance;
 pub mod synthetic;
 pub mod venue;
+pub mod ws;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod inspect;
 pub mod oracle_cli;
 pub mod order_cli;
+pub mod record;
 pub mod replay;
 pub mod sim;
 pub mod venue_sim;

@@ -39,6 +39,17 @@ pub enum ReplayVenue {
 pub enum ReplayFormat {
     /// One raw venue message per line.
     Jsonl,
+    /// A `hedger record` journal directory.
+    Journal,
+}
+
+/// Replay speed for journals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayPace {
+    /// As fast as possible.
+    Flat,
+    /// Keep the recorded gaps between frames.
+    Recorded,
 }
 
 /// Arguments of `hedger replay`.
@@ -57,6 +68,9 @@ pub struct ReplayArgs {
     /// Print only the summary line.
     #[arg(long)]
     pub summary_only: bool,
+    /// Journal replay speed.
+    #[arg(long, value_enum, default_value = "flat")]
+    pub pace: ReplayPace,
 }
 
 type Parser = Box<dyn FnMut(&[u8], &mut ParsedFrame) -> Result<(), WireError>>;
@@ -143,6 +157,16 @@ impl Replay {
             parse_errors: 0,
             digest: 0xcbf2_9ce4_8422_2325,
         }
+    }
+
+    /// Processes one REST snapshot body for `symbol` (journal records carry the symbol apart).
+    pub fn snapshot_for(&mut self, body: &[u8], symbol: &str, record_number: u64) -> Vec<Value> {
+        let saved = self.forced_symbol.replace(symbol.to_string());
+        let saved_last = self.last_symbol.take();
+        let events = self.line(body, record_number);
+        self.forced_symbol = saved;
+        self.last_symbol = saved_last.or(Some(symbol.to_string()));
+        events
     }
 
     /// Processes one line; returns the event lines it produced.
@@ -304,8 +328,90 @@ impl Replay {
     }
 }
 
+/// Replays a `hedger record` journal, calling `emit` per event; returns the replay for its
+/// summary.
+///
+/// # Errors
+/// A journal that cannot be read (corruption other than a torn tail, bad metadata).
+pub fn replay_journal(args: &ReplayArgs, emit: &mut dyn FnMut(&Value)) -> Result<Replay, String> {
+    use crate::record::{KIND_META, KIND_REST_SNAPSHOT, KIND_WS_FRAME};
+    let name = match args.venue {
+        ReplayVenue::BinanceUsdm => "binance-usdm",
+    };
+    let mut reader =
+        hedger_ipc::journal::JournalReader::open(&args.input, name).map_err(|e| e.to_string())?;
+    let mut replay = Replay::new(args.venue, args.symbol.clone());
+    let mut symbols: Vec<String> = Vec::new();
+    let (mut number, mut first_ts_ns, started) = (0u64, None, std::time::Instant::now());
+    while let Some(record) = reader.next_record().map_err(|e| e.to_string())? {
+        number += 1;
+        if args.pace == ReplayPace::Recorded {
+            let first = *first_ts_ns.get_or_insert(record.ts_ns);
+            let due = std::time::Duration::from_nanos(record.ts_ns.saturating_sub(first));
+            while started.elapsed() < due {
+                std::thread::sleep(
+                    (due - started.elapsed()).min(std::time::Duration::from_millis(5)),
+                );
+            }
+        }
+        let events = match record.kind {
+            KIND_META => {
+                let meta: Value = serde_json::from_slice(&record.payload)
+                    .map_err(|e| format!("bad metadata record: {e}"))?;
+                symbols = meta["symbols"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                Vec::new()
+            }
+            KIND_REST_SNAPSHOT => match symbols.get(record.source as usize) {
+                Some(symbol) => {
+                    let symbol = symbol.clone();
+                    replay.snapshot_for(&record.payload, &symbol, number)
+                }
+                None => {
+                    return Err(format!(
+                        "record {number}: snapshot for unknown symbol index {}",
+                        record.source
+                    ))
+                }
+            },
+            KIND_WS_FRAME => replay.line(&record.payload, number),
+            other => return Err(format!("record {number}: unknown record kind {other}")),
+        };
+        for event in &events {
+            emit(event);
+        }
+    }
+    Ok(replay)
+}
+
 /// Runs `hedger replay`; returns the exit code (0 done, 2 unreadable input).
 pub fn run(args: &ReplayArgs) -> i32 {
+    if args.format == ReplayFormat::Journal {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut write_failed = false;
+        let result = replay_journal(args, &mut |event| {
+            if !args.summary_only && writeln!(out, "{event}").is_err() {
+                write_failed = true;
+            }
+        });
+        return match result {
+            Ok(replay) if !write_failed => {
+                if writeln!(out, "{}", replay.summary()).is_err() || out.flush().is_err() {
+                    return 2;
+                }
+                0
+            }
+            Ok(_) => 2,
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!("hedger replay: {}: {e}", args.input.display());
+                2
+            }
+        };
+    }
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {

@@ -134,7 +134,8 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// A TLS client config trusting `extra_roots_der` (e.g. a simulator's self-signed certificate).
+/// A TLS client config trusting the Mozilla root set (webpki-roots) plus `extra_roots_der`
+/// (e.g. a simulator's self-signed certificate).
 ///
 /// # Errors
 /// [`TransportError::Tls`] if a certificate is not valid DER.
@@ -142,6 +143,7 @@ pub fn tls_config(
     extra_roots_der: &[Vec<u8>],
 ) -> Result<Arc<rustls::ClientConfig>, TransportError> {
     let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for der in extra_roots_der {
         roots.add(CertificateDer::from(der.clone())).map_err(|e| TransportError::Tls {
             endpoint: "root store".to_string(),

@@ -342,6 +342,8 @@ impl SimVenue for Venue {
 pub struct BinanceSim {
     pub addr: SocketAddr,
     pub cert_der: Vec<u8>,
+    /// The certificate as PEM, for `--ca-cert` files.
+    pub cert_pem: String,
     pub faults: Arc<Faults>,
     pub tls: bool,
     market: Arc<Mutex<Market>>,
@@ -381,6 +383,7 @@ impl BinanceSim {
         Ok(BinanceSim {
             addr,
             cert_der: cert.cert_der,
+            cert_pem: cert.cert_pem,
             faults,
             tls: cfg.tls,
             market,

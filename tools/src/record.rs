@@ -1,0 +1,233 @@
+//! `hedger record`: writes a venue's raw frames, with receive timestamps, to a journal.
+//!
+//! The recorder opens the same websocket streams and REST snapshots a gateway would (Binance
+//! USDⓈ-M today), and appends every websocket payload (record kind [`KIND_WS_FRAME`]) and every
+//! REST snapshot body ([`KIND_REST_SNAPSHOT`], `source` = symbol index) to
+//! `<output>/<venue>-NNNNNNNN.journal` (format: `hedger_ipc::journal`). It syncs the journal
+//! every second and on exit, and reports what it wrote as one JSON line. `hedger replay
+//! --format journal` feeds the records back through the gateway's parser and books.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fastwebsockets::OpCode;
+use hedger_gateways::ws::http::{http_get, ws_connect};
+use hedger_gateways::ws::{poll_once, tls_config, with_timeout, Endpoint, TransportError};
+use hedger_ipc::clock::{unix_ms, unix_ns};
+use hedger_ipc::journal::{JournalError, JournalWriter, Record};
+
+use crate::replay::ReplayVenue;
+
+/// Record kind: one websocket text/binary payload.
+pub const KIND_WS_FRAME: u16 = 1;
+/// Record kind: one REST snapshot body (`source` = index of the symbol in `--symbols`).
+pub const KIND_REST_SNAPSHOT: u16 = 2;
+/// Record kind: the recording's metadata, first in the journal:
+/// `{"venue":"binance-usdm","symbols":["BTCUSDT",…],"ws_url":…,"rest_url":…}`.
+pub const KIND_META: u16 = 3;
+
+/// Arguments of `hedger record`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordArgs {
+    #[arg(long, value_enum)]
+    pub venue: ReplayVenue,
+    /// Websocket base URL, e.g. `wss://fstream.binance.com` or a `hedger sim` address.
+    #[arg(long)]
+    pub ws_url: String,
+    /// REST base URL, e.g. `https://fapi.binance.com`.
+    #[arg(long)]
+    pub rest_url: String,
+    /// Comma-separated symbols.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// Journal directory.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration_s: Option<u64>,
+    /// Extra trusted root certificate (PEM), e.g. the simulator's.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Segment size before rotation.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub segment_bytes_max: u64,
+}
+
+/// Why recording stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("cannot read CA certificate {path}: {message}")]
+    Cert { path: PathBuf, message: String },
+}
+
+/// What was written.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct RecordReport {
+    pub frames: u64,
+    pub snapshots: u64,
+    pub bytes: u64,
+    pub torn_bytes_truncated: u64,
+}
+
+fn pem_to_der(path: &PathBuf) -> Result<Vec<u8>, RecordError> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RecordError::Cert { path: path.clone(), message: e.to_string() })?;
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|e| RecordError::Cert { path: path.clone(), message: e.to_string() })
+}
+
+/// Records until `stop` is set or the duration passes.
+///
+/// # Errors
+/// A journal error (fatal: durability unknown) or a transport error on connect.
+pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, RecordError> {
+    let roots = match &args.ca_cert {
+        Some(path) => vec![pem_to_der(path)?],
+        None => Vec::new(),
+    };
+    let tls = tls_config(&roots)?;
+    let name = match args.venue {
+        ReplayVenue::BinanceUsdm => "binance-usdm",
+    };
+    let (mut journal, open) =
+        JournalWriter::open(&args.output, name, args.segment_bytes_max, unix_ms())?;
+    let mut report =
+        RecordReport { torn_bytes_truncated: open.torn_bytes_truncated, ..RecordReport::default() };
+    let meta = serde_json::json!({"venue": name, "symbols": args.symbols, "ws_url": args.ws_url, "rest_url": args.rest_url});
+    append(&mut journal, &mut report, KIND_META, 0, meta.to_string().into_bytes())?;
+    let deadline = args.duration_s.map(|s| Instant::now() + Duration::from_secs(s));
+    let outcome = {
+        let future = session(args, &tls, &mut journal, &mut report, stop, deadline);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let std::task::Poll::Ready(outcome) = poll_once(future.as_mut()) {
+                break outcome;
+            }
+            std::thread::yield_now();
+        }
+    };
+    journal.sync()?;
+    outcome.map(|()| report)
+}
+
+async fn session(
+    args: &RecordArgs,
+    tls: &Arc<rustls::ClientConfig>,
+    journal: &mut JournalWriter,
+    report: &mut RecordReport,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+) -> Result<(), RecordError> {
+    let streams: Vec<String> = args
+        .symbols
+        .iter()
+        .flat_map(|s| ["depth@100ms", "bookTicker"].map(|k| format!("{}@{k}", s.to_lowercase())))
+        .collect();
+    let ws_base = Endpoint::parse(args.ws_url.trim_end_matches('/'))?;
+    let endpoint = ws_base.with_target(&format!("/public/stream?streams={}", streams.join("/")));
+    let mut ws =
+        with_timeout(&endpoint.authority(), 5_000, ws_connect(&endpoint, Some(tls), unix_ns()))
+            .await?;
+    let rest = Endpoint::parse(args.rest_url.trim_end_matches('/'))?;
+    for (index, symbol) in args.symbols.iter().enumerate() {
+        let target = rest.with_target(&format!("/fapi/v1/depth?symbol={symbol}&limit=1000"));
+        let body =
+            with_timeout(&target.authority(), 5_000, http_get(&target, Some(tls), 8 << 20)).await?;
+        append(journal, report, KIND_REST_SNAPSHOT, index as u32, body)?;
+        report.snapshots += 1;
+    }
+    let mut last_sync = Instant::now();
+    loop {
+        // Not a timeout: `read_frame` must not be dropped mid-frame (it is not cancel-safe), so
+        // the stop check only ends the recording, it never abandons a read to retry it.
+        let read = until_stopped(stop, deadline, &mut last_sync, journal, ws.read_frame()).await;
+        let frame = match read {
+            None => return Ok(()),
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => {
+                return Err(TransportError::WebSocket {
+                    endpoint: endpoint.authority(),
+                    message: e.to_string(),
+                }
+                .into())
+            }
+        };
+        match frame.opcode {
+            OpCode::Text | OpCode::Binary => {
+                append(journal, report, KIND_WS_FRAME, 0, frame.payload.to_vec())?;
+                report.frames += 1;
+            }
+            OpCode::Close => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// Polls `future` until it completes (`Some`) or the recording must stop (`None`); syncs the
+/// journal every second while waiting.
+async fn until_stopped<F: std::future::Future>(
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+    last_sync: &mut Instant,
+    journal: &mut JournalWriter,
+    future: F,
+) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(out));
+        }
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            return std::task::Poll::Ready(None);
+        }
+        if last_sync.elapsed() >= Duration::from_secs(1) {
+            // A failed sync surfaces on the final sync in `record`.
+            let _ = journal.sync();
+            *last_sync = Instant::now();
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+fn append(
+    journal: &mut JournalWriter,
+    report: &mut RecordReport,
+    kind: u16,
+    source: u32,
+    payload: Vec<u8>,
+) -> Result<(), JournalError> {
+    report.bytes += payload.len() as u64;
+    journal.append(&Record { kind, flags: 0, source, ts_ns: unix_ns(), payload }, unix_ms())
+}
+
+/// Runs `hedger record`; returns the exit code.
+pub fn run(args: &RecordArgs) -> i32 {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("hedger record: cannot install signal handlers: {e}");
+            return 1;
+        }
+    }
+    match record(args, &stop) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            0
+        }
+        Err(e) => {
+            eprintln!("hedger record: {e}");
+            1
+        }
+    }
+}
