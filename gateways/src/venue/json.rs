@@ -3,7 +3,7 @@
 //! [`JsonScratch`] owns the input copy (simd-json parses in place), simd-json's `Buffers` and a
 //! `Tape` whose node storage is recycled between frames, so a warm parser does not allocate.
 
-use hedger_core::fixed::{parse_decimal, written_decimals};
+use hedger_core::fixed::parse_decimal_written;
 use simd_json::prelude::*;
 use simd_json::tape::{Tape, Value};
 use simd_json::Buffers;
@@ -79,9 +79,8 @@ pub fn i64_field(v: &Value<'_, '_>, field: &'static str) -> Result<i64, WireErro
 
 /// A decimal-string field at [`WIRE_SCALE`] with its written decimals.
 pub fn decimal_str(text: &str, field: &'static str) -> Result<(i64, u8), WireError> {
-    let value = parse_decimal(text.as_bytes(), WIRE_SCALE)
-        .map_err(|source| WireError::Number { field, source })?;
-    Ok((value, written_decimals(text.as_bytes())))
+    parse_decimal_written(text.as_bytes(), WIRE_SCALE)
+        .map_err(|source| WireError::Number { field, source })
 }
 
 /// An optional decimal-string field; `Ok(None)` when absent or empty.

@@ -5,6 +5,7 @@
 //! (`../shared/reference/performance.md`): ratios to the floor are comparable across runs,
 //! absolute nanoseconds are not.
 
+pub mod feed;
 pub mod pin;
 pub mod ring;
 
@@ -13,6 +14,8 @@ pub mod ring;
 pub enum BenchCommand {
     /// Ring hop latency and throughput against crossbeam, std mpsc and the core-to-core floor.
     Ring(ring::RingBenchArgs),
+    /// Normalise cost per message (simd-json vs serde_json) and wire-to-book latency.
+    Feed(feed::FeedBenchArgs),
 }
 
 /// Runs a bench subcommand; returns the exit code.
@@ -22,6 +25,13 @@ pub fn run(cmd: &BenchCommand) -> i32 {
             Ok(()) => 0,
             Err(error) => {
                 eprintln!("hedger bench ring: {error}");
+                1
+            }
+        },
+        BenchCommand::Feed(args) => match feed::run(args) {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("hedger bench feed: {error}");
                 1
             }
         },

@@ -1,0 +1,289 @@
+//! `hedger bench feed`: normalisation cost per message and wire-to-book latency.
+//!
+//! * `normalise/<venue>/<parser>`: ns per 20×20-level depth update (≈950 bytes for Binance),
+//!   bytes → fixed-point levels, over 256 distinct generated messages so branch predictors cannot
+//!   learn one input; the gateway's simd-json tape parser against serde_json (derive into
+//!   borrowed strings, then the same exact decimal conversion) in the same run. Per-message
+//!   p50/p99 from TSC brackets (each bracket includes one ~8 ns TSC read; 10 ns TSC steps).
+//! * `wire-to-book/<venue>`: frame bytes read by the gateway (its `recv_tsc` stamp) → the hot
+//!   side's book updated (batch end applied), through the real gateway, ring and hot-side books,
+//!   against the simulator on loopback (network time excluded by construction). Gateway and hot
+//!   consumer run on two pinned threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use hedger_core::books::{BookUpdate, HotBooks};
+use hedger_core::fixed::parse_decimal_written;
+use hedger_core::ids::InstrumentId;
+use hedger_core::msg::Msg;
+use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
+use hedger_gateways::binance::BinanceParser;
+use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
+use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
+use hedger_ipc::runtime::Agent;
+use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use serde::{Deserialize, Serialize};
+
+use super::pin::spawn_pinned;
+use crate::venue_sim::binance::{BinanceSim, BinanceSimConfig};
+
+/// Arguments of `hedger bench feed`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FeedBenchArgs {
+    /// Print one JSON object per row.
+    #[arg(long)]
+    pub json: bool,
+    /// Passes over the 256 messages per parser.
+    #[arg(long, default_value_t = 400)]
+    pub passes: usize,
+    /// Seconds of wire-to-book measurement.
+    #[arg(long, default_value_t = 3)]
+    pub wire_seconds: u64,
+    /// Simulator update interval for wire-to-book, ms.
+    #[arg(long, default_value_t = 1)]
+    pub tick_interval_ms: u64,
+    /// The two CPUs for wire-to-book (gateway, hot) [default: the first two].
+    #[arg(long, value_delimiter = ',')]
+    pub cpus: Vec<usize>,
+}
+
+/// One output row.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedRow {
+    pub name: String,
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub max_ns: u64,
+    pub mean_ns: u64,
+    pub msgs_per_s: f64,
+    pub samples: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_msg: Option<u64>,
+}
+
+/// 256 distinct Binance depth updates with 20 bids and 20 asks.
+pub fn binance_depth_messages() -> Vec<Vec<u8>> {
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    (0..256u64)
+        .map(|i| {
+            let mid = 349_000 + (next() % 2_000) as i64;
+            let level = |price: i64, r: u64| {
+                let qty = if r % 10 == 0 { 0 } else { r % 100_000 };
+                format!("[\"{}.{:02}\",\"{}.{:03}\"]", price / 100, price % 100, qty / 1000, qty % 1000)
+            };
+            let bids: Vec<String> = (1..=20).map(|k| level(mid - k * 5, next())).collect();
+            let asks: Vec<String> = (1..=20).map(|k| level(mid + k * 5, next())).collect();
+            let u = 5_800_000_000_000 + i * 40;
+            format!(
+                r#"{{"e":"depthUpdate","E":{},"T":{},"s":"ETHUSDT","U":{},"u":{},"pu":{},"b":[{}],"a":[{}]}}"#,
+                1_732_000_000_000 + i,
+                1_732_000_000_000 + i,
+                u + 1,
+                u + 40,
+                u,
+                bids.join(","),
+                asks.join(",")
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct SerdeDepth<'a> {
+    #[serde(borrow, rename = "s")]
+    _symbol: &'a str,
+    #[serde(rename = "U")]
+    _first: u64,
+    #[serde(rename = "u")]
+    _last: u64,
+    #[serde(rename = "pu")]
+    _prev: i64,
+    #[serde(borrow)]
+    b: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    a: Vec<[&'a str; 2]>,
+}
+
+/// The serde_json baseline: same output (exact fixed-point levels) from a derived struct.
+fn serde_normalise(bytes: &[u8], out: &mut Vec<WireLevel>) -> bool {
+    let Ok(depth) = serde_json::from_slice::<SerdeDepth<'_>>(bytes) else { return false };
+    out.clear();
+    for [p, q] in depth.b.iter().chain(depth.a.iter()) {
+        let (Ok((price, _)), Ok((qty, _))) = (
+            parse_decimal_written(p.as_bytes(), WIRE_SCALE),
+            parse_decimal_written(q.as_bytes(), WIRE_SCALE),
+        ) else {
+            return false;
+        };
+        out.push(WireLevel { price, qty, price_decimals: 0, qty_decimals: 0 });
+    }
+    true
+}
+
+fn row_from(
+    name: String,
+    samples_ticks: &[u64],
+    tsc_hz: u64,
+    bytes_per_msg: Option<u64>,
+) -> FeedRow {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds");
+    let mut sum_ns = 0u64;
+    for t in samples_ticks {
+        let ns = ticks_to_ns(*t, tsc_hz).max(1);
+        sum_ns += ns;
+        let _ = h.record(ns);
+    }
+    let count = samples_ticks.len().max(1) as u64;
+    let mean_ns = sum_ns / count;
+    FeedRow {
+        name,
+        p50_ns: h.value_at_quantile(0.5),
+        p99_ns: h.value_at_quantile(0.99),
+        p999_ns: h.value_at_quantile(0.999),
+        max_ns: h.max(),
+        mean_ns,
+        msgs_per_s: if mean_ns == 0 { 0.0 } else { (1e9 / mean_ns as f64).round() },
+        samples: samples_ticks.len() as u64,
+        bytes_per_msg,
+    }
+}
+
+/// Times `parse` on every message, `passes` times; returns per-message ticks.
+fn time_parser(
+    messages: &[Vec<u8>],
+    passes: usize,
+    mut parse: impl FnMut(&[u8]) -> bool,
+) -> Vec<u64> {
+    let mut samples = vec![0u64; messages.len() * passes];
+    for m in messages {
+        assert!(parse(m), "benchmark input must parse");
+    }
+    let mut i = 0;
+    for _ in 0..passes {
+        for m in messages {
+            let t0 = now_tsc();
+            let ok = parse(m);
+            let t1 = now_tsc();
+            std::hint::black_box(ok);
+            samples[i] = t1 - t0;
+            i += 1;
+        }
+    }
+    samples
+}
+
+/// Normalisation rows for Binance.
+pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
+    let messages = binance_depth_messages();
+    let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
+    let mut parser = BinanceParser::new();
+    let mut frame = ParsedFrame::new();
+    let simd = time_parser(&messages, passes, |m| {
+        parser.parse(m, &mut frame).is_ok() && frame.bids.len() == 20
+    });
+    let mut levels = Vec::with_capacity(64);
+    let serde =
+        time_parser(&messages, passes, |m| serde_normalise(m, &mut levels) && levels.len() == 40);
+    vec![
+        row_from("normalise/binance-usdm/simd-json".into(), &simd, tsc_hz, Some(bytes)),
+        row_from("normalise/binance-usdm/serde-json".into(), &serde, tsc_hz, Some(bytes)),
+    ]
+}
+
+/// Wire-to-book latency through the Binance gateway against the simulator.
+///
+/// # Errors
+/// The simulator or gateway could not start.
+pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, String> {
+    let sim = BinanceSim::start(BinanceSimConfig {
+        tls: false,
+        tick_interval_ms: args.tick_interval_ms,
+        ..BinanceSimConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let tel_path =
+        std::env::temp_dir().join(format!("hedger-bench-feed-{}.tel", std::process::id()));
+    let tel = TelemetryFile::create(&tel_path, TelemetryLimits::default(), "bench-feed", tsc_hz, 0)
+        .map_err(|e| e.to_string())?;
+    let (tx, mut rx) =
+        hedger_ipc::ring::<Msg>(&tel, "binance->hot", 65_536).map_err(|e| e.to_string())?;
+    let symbols =
+        vec![("BTCUSDT".to_string(), InstrumentId(0)), ("ETHUSDT".to_string(), InstrumentId(1))];
+    let cfg = BinanceSessionConfig::new(&sim.ws_url(), &sim.rest_url(), symbols);
+    let mut gateway = BinanceGateway::new(cfg, tx, 1).map_err(|e| e.to_string())?;
+    let available = hedger_ipc::runtime::available_cores();
+    let cpus = match args.cpus.as_slice() {
+        [a, b] => [*a, *b],
+        _ if available.len() >= 2 => [available[0], available[1]],
+        _ => return Err(format!("need two CPUs, have {available:?}")),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let gateway_stop = Arc::clone(&stop);
+    let gateway_thread = spawn_pinned(cpus[0], move || {
+        while !gateway_stop.load(Ordering::Relaxed) {
+            gateway.do_work();
+        }
+    });
+    let seconds = args.wire_seconds.max(1);
+    let hot_stop = Arc::clone(&stop);
+    let hot = spawn_pinned(cpus[1], move || {
+        let mut books = HotBooks::new(2, 4096);
+        let mut samples: Vec<u64> = Vec::with_capacity(1 << 20);
+        let warm_until = Instant::now() + Duration::from_millis(500);
+        let end = Instant::now() + Duration::from_secs(seconds) + Duration::from_millis(500);
+        let mut batch = [Msg::EMPTY; 256];
+        while Instant::now() < end {
+            let n = rx.pop_into(&mut batch);
+            for msg in &batch[..n] {
+                if let BookUpdate::BatchEnd { .. } = books.apply(msg) {
+                    let now = now_tsc();
+                    if Instant::now() > warm_until && samples.len() < samples.capacity() {
+                        samples.push(now.saturating_sub(msg.recv_tsc));
+                    }
+                }
+            }
+        }
+        hot_stop.store(true, Ordering::Relaxed);
+        samples
+    });
+    let samples = hot.join().map_err(|_| "hot thread panicked".to_string())?;
+    stop.store(true, Ordering::Relaxed);
+    let _ = gateway_thread.join();
+    let _ = std::fs::remove_file(&tel_path);
+    drop(sim);
+    let mut row = row_from("wire-to-book/binance-usdm".into(), &samples, tsc_hz, None);
+    row.msgs_per_s = (samples.len() as f64 / seconds as f64).round();
+    Ok(row)
+}
+
+/// Runs `hedger bench feed`.
+///
+/// # Errors
+/// The wire-to-book harness could not start.
+pub fn run(args: &FeedBenchArgs) -> Result<(), String> {
+    let tsc_hz = calibrate_tsc_hz(Duration::from_millis(50));
+    let mut rows = normalise_rows(args.passes.max(1), tsc_hz);
+    rows.push(wire_to_book_row(args, tsc_hz)?);
+    for row in &rows {
+        if args.json {
+            println!("{}", serde_json::to_string(row).unwrap_or_default());
+        } else {
+            println!(
+                "{:<38} p50 {:>7} ns  p99 {:>7} ns  p99.9 {:>8} ns  max {:>9} ns  mean {:>7} ns  {:>12} msgs/s  n={}",
+                row.name, row.p50_ns, row.p99_ns, row.p999_ns, row.max_ns, row.mean_ns, row.msgs_per_s, row.samples
+            );
+        }
+    }
+    Ok(())
+}
