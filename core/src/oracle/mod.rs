@@ -18,8 +18,10 @@
 
 pub mod bytes;
 pub mod chainlink;
+pub mod encode;
 pub mod hermes;
 pub mod pyth;
+pub mod reference;
 pub mod redstone;
 pub mod redstone_json;
 pub mod secp;

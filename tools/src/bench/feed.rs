@@ -78,7 +78,7 @@ pub fn binance_depth_messages() -> Vec<Vec<u8>> {
         .map(|i| {
             let mid = 349_000 + (next() % 2_000) as i64;
             let level = |price: i64, r: u64| {
-                let qty = if r % 10 == 0 { 0 } else { r % 100_000 };
+                let qty = if r.is_multiple_of(10) { 0 } else { r % 100_000 };
                 format!("[\"{}.{:02}\",\"{}.{:03}\"]", price / 100, price % 100, qty / 1000, qty % 1000)
             };
             let bids: Vec<String> = (1..=20).map(|k| level(mid - k * 5, next())).collect();
