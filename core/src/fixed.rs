@@ -61,23 +61,23 @@ pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedE
         _ => (false, text),
     };
     let mut value: u64 = 0;
-    let mut i = 0;
-    while i < body.len() && body[i].wrapping_sub(b'0') <= 9 {
-        value = value * 10 + u64::from(body[i] - b'0');
-        i += 1;
-    }
-    let int_digits = i;
+    let mut digits = 0usize;
     let mut frac_digits = 0usize;
-    if i < body.len() && body[i] == b'.' {
-        i += 1;
-        while i < body.len() && body[i].wrapping_sub(b'0') <= 9 {
-            value = value * 10 + u64::from(body[i] - b'0');
-            i += 1;
-            frac_digits += 1;
+    let mut seen_point = false;
+    for &c in body {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            digits += 1;
+            frac_digits += usize::from(seen_point);
+        } else if c == b'.' && !seen_point {
+            seen_point = true;
+        } else {
+            digits = usize::MAX; // not the simple shape: take the general path
+            break;
         }
     }
-    let digits = int_digits + frac_digits;
-    let simple = i == body.len() && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
+    let simple = digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
     if !simple {
         let value = parse_decimal(text, scale)?;
         return Ok((value, written_decimals(text)));
