@@ -5,6 +5,10 @@
 //! pipeline; venue, oracle and chain gateways follow in their own issues.
 
 pub mod binance;
+pub mod bybit;
+pub mod chain;
+pub mod deribit;
+pub mod okx;
 pub mod synthetic;
 pub mod venue;
 pub mod ws;

@@ -9,7 +9,7 @@ use super::{connect, Endpoint, Stream, TransportError};
 
 /// Most bytes of response headers accepted.
 const HEADER_BYTES_MAX: usize = 16 * 1024;
-const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85";
+const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// `Sec-WebSocket-Accept` for a key.
 pub fn accept_key(key: &str) -> String {
@@ -158,6 +158,6 @@ pub async fn http_get(
 mod tests {
     #[test]
     fn accept_key_matches_rfc_6455_example() {
-        assert_eq!(super::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaHxWlxZzo+xOo=");
+        assert_eq!(super::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 }
