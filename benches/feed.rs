@@ -28,7 +28,8 @@ fn normalise(c: &mut Criterion) {
             for m in &messages {
                 input.clear();
                 input.extend_from_slice(m);
-                let mut t = tape.take().unwrap_or_else(|| simd_json::tape::Tape(Vec::new())).reset();
+                let mut t =
+                    tape.take().unwrap_or_else(|| simd_json::tape::Tape(Vec::new())).reset();
                 let _ = black_box(simd_json::fill_tape(&mut input, &mut buffers, &mut t));
                 tape = Some(t.reset());
             }

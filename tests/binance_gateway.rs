@@ -12,7 +12,7 @@ use hedger_core::msg::{Body, Msg, Side, SourceState};
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
-use hedger_tools::venue_sim::binance::{BinanceSim, BinanceSimConfig};
+use hedger_tools::venue_sim::binance::{BinanceSim, BinanceSimConfig, BookView};
 
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
 
@@ -85,7 +85,7 @@ impl Harness {
         }
     }
 
-    fn ours(&self, instrument: u32) -> Option<(u64, Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+    fn ours(&self, instrument: u32) -> Option<BookView> {
         let book = self.books.usable(instrument)?;
         let side = |s| book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
         Some((self.books.status(instrument)?.seq, side(Side::Buy), side(Side::Sell)))

@@ -90,3 +90,53 @@ fn bad_lines_are_counted_and_reported_without_stopping() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open"));
 }
+
+fn replay_venue(venue: &str, input: &str) -> (Vec<Value>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hedger"))
+        .args(["replay", "--venue", venue, "--format", "jsonl", "--input", input])
+        .output()
+        .expect("run hedger replay");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary["summary"].clone())
+}
+
+#[test]
+fn okx_checksum_is_verified_when_present_and_a_new_snapshot_recovers() {
+    let (events, summary) = replay_venue("okx", "tests/fixtures/venues/okx_btc_swap.jsonl");
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["book_snapshot", "book_delta", "book_heartbeat", "book_invalid", "trade", "book_snapshot"]
+    );
+    assert_eq!(events[3]["reason"], "checksum");
+    assert_eq!(events[3]["expected"], 12345);
+    assert_eq!(summary["checksum_failures"], 1);
+    let book = &summary["books"]["BTC-USDT-SWAP"];
+    assert_eq!(book["best_ask"], serde_json::json!(["3366.8", "10"]));
+    assert_eq!(book["state"], "valid");
+}
+
+#[test]
+fn bybit_and_deribit_gaps_are_reported_and_snapshots_resync() {
+    let (events, summary) = replay_venue("bybit", "tests/fixtures/venues/bybit_btcusdt.jsonl");
+    assert_eq!(summary["gaps"], 1, "u jumped from 18521289 to 18521291");
+    assert!(events.iter().any(|e| e["event"] == "book_invalid"
+        && e["expected"] == 18521290
+        && e["got"] == 18521291));
+    assert_eq!(summary["books"]["BTCUSDT"]["best_bid"], serde_json::json!(["16494.00", "1.000"]));
+    let (events, summary) =
+        replay_venue("deribit", "tests/fixtures/venues/deribit_btc_perpetual.jsonl");
+    assert_eq!(summary["gaps"], 1, "prev_change_id 297220 != 297218");
+    assert!(events.iter().any(|e| e["event"] == "book_invalid" && e["got"] == 297220));
+    let book = &summary["books"]["BTC-PERPETUAL"];
+    assert_eq!(
+        (book["best_bid"].clone(), book["best_ask"].clone()),
+        (serde_json::json!(["5042.1", "5"]), serde_json::json!(["5043.3", "40"]))
+    );
+    assert_eq!(book["state"], "valid");
+}

@@ -96,9 +96,11 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
         None => Vec::new(),
     };
     let tls = tls_config(&roots)?;
-    let name = match args.venue {
-        ReplayVenue::BinanceUsdm => "binance-usdm",
-    };
+    if args.venue != ReplayVenue::BinanceUsdm {
+        eprintln!("hedger record: only binance-usdm has a live session so far");
+        return Err(RecordError::Transport(TransportError::Url(args.venue.name().to_string())));
+    }
+    let name = args.venue.name();
     let (mut journal, open) =
         JournalWriter::open(&args.output, name, args.segment_bytes_max, unix_ms())?;
     let mut report =

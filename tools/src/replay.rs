@@ -20,6 +20,10 @@ use std::path::PathBuf;
 use hedger_core::fixed::format_decimal;
 use hedger_core::msg::Side;
 use hedger_gateways::binance::{BinanceParser, BinanceSequencer};
+use hedger_gateways::bybit::{BybitParser, BybitSequencer};
+use hedger_gateways::deribit::{DeribitParser, DeribitSequencer};
+use hedger_gateways::okx::checksum::{apply_okx_frame, OkxBookText};
+use hedger_gateways::okx::{OkxParser, OkxSequencer};
 use hedger_gateways::venue::keeper::KeeperLimits;
 use hedger_gateways::venue::{
     reason, BookKeeper, BookSequencer, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol,
@@ -32,6 +36,24 @@ use serde_json::{json, Value};
 pub enum ReplayVenue {
     #[value(name = "binance-usdm")]
     BinanceUsdm,
+    #[value(name = "bybit")]
+    Bybit,
+    #[value(name = "okx")]
+    Okx,
+    #[value(name = "deribit")]
+    Deribit,
+}
+
+impl ReplayVenue {
+    /// The name used on the command line and in journal file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplayVenue::BinanceUsdm => "binance-usdm",
+            ReplayVenue::Bybit => "bybit",
+            ReplayVenue::Okx => "okx",
+            ReplayVenue::Deribit => "deribit",
+        }
+    }
 }
 
 /// Input formats.
@@ -84,6 +106,22 @@ fn venue_parts(venue: ReplayVenue) -> (Parser, fn() -> Sequencer) {
                 Box::new(BinanceSequencer::new())
             })
         }
+        ReplayVenue::Bybit => {
+            let mut parser = BybitParser::new();
+            (Box::new(move |bytes, out| parser.parse(bytes, out)), || {
+                Box::new(BybitSequencer::new())
+            })
+        }
+        ReplayVenue::Okx => {
+            let mut parser = OkxParser::new();
+            (Box::new(move |bytes, out| parser.parse(bytes, out)), || Box::new(OkxSequencer::new()))
+        }
+        ReplayVenue::Deribit => {
+            let mut parser = DeribitParser::new();
+            (Box::new(move |bytes, out| parser.parse(bytes, out)), || {
+                Box::new(DeribitSequencer::new())
+            })
+        }
     }
 }
 
@@ -91,10 +129,13 @@ fn venue_parts(venue: ReplayVenue) -> (Parser, fn() -> Sequencer) {
 struct ReplayBook {
     keeper: BookKeeper<Sequencer>,
     decimals: HashMap<(u8, i64), (u8, u8)>,
+    /// OKX only: the written level text its checksum is computed over.
+    okx_text: Option<OkxBookText>,
 }
 
 /// Replay state; also usable in-process by tests.
 pub struct Replay {
+    venue: ReplayVenue,
     parser: Parser,
     new_sequencer: fn() -> Sequencer,
     frame: ParsedFrame,
@@ -147,6 +188,7 @@ impl Replay {
     pub fn new(venue: ReplayVenue, forced_symbol: Option<String>) -> Replay {
         let (parser, new_sequencer) = venue_parts(venue);
         Replay {
+            venue,
             parser,
             new_sequencer,
             frame: ParsedFrame::new(),
@@ -244,12 +286,17 @@ impl Replay {
             self.frame.symbol = Symbol::new(symbol);
         }
         let new_sequencer = self.new_sequencer;
+        let is_okx = self.venue == ReplayVenue::Okx;
         let book = self.books.entry(symbol.to_string()).or_insert_with(|| ReplayBook {
             keeper: BookKeeper::new(new_sequencer(), KeeperLimits::default()),
             decimals: HashMap::new(),
+            okx_text: is_okx.then(|| OkxBookText::new(KeeperLimits::default().levels_max)),
         });
         let f = &self.frame;
-        let event = book.keeper.on_frame(f);
+        let event = match book.okx_text.as_mut() {
+            Some(text) => apply_okx_frame(&mut book.keeper, text, f),
+            None => book.keeper.on_frame(f),
+        };
         // Decimals are remembered per price for as long as the replay runs (not cleared on a
         // snapshot: buffered frames replayed after it have already recorded theirs).
         if matches!(
@@ -335,9 +382,7 @@ impl Replay {
 /// A journal that cannot be read (corruption other than a torn tail, bad metadata).
 pub fn replay_journal(args: &ReplayArgs, emit: &mut dyn FnMut(&Value)) -> Result<Replay, String> {
     use crate::record::{KIND_META, KIND_REST_SNAPSHOT, KIND_WS_FRAME};
-    let name = match args.venue {
-        ReplayVenue::BinanceUsdm => "binance-usdm",
-    };
+    let name = args.venue.name();
     let mut reader =
         hedger_ipc::journal::JournalReader::open(&args.input, name).map_err(|e| e.to_string())?;
     let mut replay = Replay::new(args.venue, args.symbol.clone());

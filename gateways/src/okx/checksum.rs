@@ -22,9 +22,8 @@ use hedger_core::book::{Level, OrderBook};
 use hedger_core::fixed::pow10;
 use hedger_core::msg::Side;
 
-use super::sequencer::OkxSequencer;
 use crate::venue::keeper::BookKeeper;
-use crate::venue::{FrameKind, KeeperEvent, ParsedFrame, WireLevel, WIRE_SCALE};
+use crate::venue::{BookSequencer, FrameKind, KeeperEvent, ParsedFrame, WireLevel, WIRE_SCALE};
 
 /// Levels per side that enter the checksum.
 pub const CHECKSUM_LEVELS: usize = 25;
@@ -203,8 +202,8 @@ pub fn write_decimal(out: &mut Vec<u8>, value: i64, scale: u8, decimals: u8) {
 /// Feeds one OKX frame to `keeper`, keeps `text` in step with the book, and verifies a non-zero
 /// checksum against the book after the frame; a mismatch invalidates the book
 /// ([`BookKeeper::fail_checksum`], reason `CHECKSUM`) on this frame.
-pub fn apply_okx_frame(
-    keeper: &mut BookKeeper<OkxSequencer>,
+pub fn apply_okx_frame<S: BookSequencer>(
+    keeper: &mut BookKeeper<S>,
     text: &mut OkxBookText,
     frame: &ParsedFrame,
 ) -> KeeperEvent {
