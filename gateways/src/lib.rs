@@ -9,6 +9,7 @@ pub mod bybit;
 pub mod chain;
 pub mod deribit;
 pub mod okx;
+pub mod oracle;
 pub mod synthetic;
 pub mod venue;
 pub mod ws;

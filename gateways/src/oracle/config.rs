@@ -4,8 +4,8 @@
 //! use the simulators, run `hedger sim` and copy the addresses and signer keys it prints into a
 //! config file's `[oracles]` section (`hedger sim --print-config` prints one ready to paste).
 
-use hedger_core::oracle::reference::{AssetLimits, ASSETS_MAX};
 use hedger_core::oracle::redstone::{RedstoneConfig, PRIMARY_PROD_SIGNERS};
+use hedger_core::oracle::reference::{AssetLimits, ASSETS_MAX};
 use hedger_core::oracle::wormhole::{GuardianSets, SignerSet};
 use hedger_core::oracle::EthAddress;
 use serde::Deserialize;
@@ -415,33 +415,25 @@ mod tests {
 
     const ETH: &str = "ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace";
 
-    fn parse(text: &str) -> OraclesConfig {
-        toml::from_str(text).unwrap()
+    fn parse(value: serde_json::Value) -> OraclesConfig {
+        serde_json::from_value(value).unwrap()
     }
 
     #[test]
     fn disabled_by_default_and_then_valid_without_sources() {
-        let cfg = parse("");
+        let cfg = parse(serde_json::json!({}));
         assert!(!cfg.enabled);
         assert!(cfg.problems().is_empty());
     }
 
     #[test]
     fn a_full_config_is_valid() {
-        let cfg = parse(&format!(
-            r#"enabled = true
-            [[assets]]
-            name = "ETH"
-            pyth_feed_id = "{ETH}"
-            redstone_feed = "ETH"
-            [pyth]
-            url = "http://127.0.0.1:1"
-            guardian_set = 4
-            [redstone]
-            url = "http://127.0.0.1:2"
-            signers = ["primary-prod"]
-            "#
-        ));
+        let cfg = parse(serde_json::json!({
+            "enabled": true,
+            "assets": [{ "name": "ETH", "pyth_feed_id": ETH, "redstone_feed": "ETH" }],
+            "pyth": { "url": "http://127.0.0.1:1", "guardian_set": 4 },
+            "redstone": { "url": "http://127.0.0.1:2", "signers": ["primary-prod"] },
+        }));
         assert_eq!(cfg.problems(), Vec::<String>::new());
         assert_eq!(cfg.pyth.unwrap().signer_set().unwrap().quorum, 13);
         assert_eq!(cfg.redstone.unwrap().verify_config().unwrap().authorised_signers.len(), 5);
@@ -449,22 +441,13 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported() {
-        let cfg = parse(
-            r#"enabled = true
-            [[assets]]
-            name = "X"
-            pyth_feed_id = "abcd"
-            sources_min = 0
-            [pyth]
-            url = "https://hermes.pyth.network"
-            guardian_set = 9
-            poll_interval_ms = 0
-            [redstone]
-            url = "http://127.0.0.1:2"
-            signers = ["0x12"]
-            threshold = 3
-            "#,
-        );
+        let cfg = parse(serde_json::json!({
+            "enabled": true,
+            "assets": [{ "name": "X", "pyth_feed_id": "abcd", "sources_min": 0 }],
+            "pyth": { "url": "https://hermes.pyth.network", "guardian_set": 9,
+                      "poll_interval_ms": 0 },
+            "redstone": { "url": "http://127.0.0.1:2", "signers": ["0x12"], "threshold": 3 },
+        }));
         let text = cfg.problems().join("\n");
         for needle in [
             "pyth_feed_id must be 32 bytes",
@@ -477,6 +460,7 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
-        assert!(toml::from_str::<OraclesConfig>("enabled = true\nbogus = 1").is_err());
+        let unknown = serde_json::json!({ "enabled": true, "bogus": 1 });
+        assert!(serde_json::from_value::<OraclesConfig>(unknown).is_err());
     }
 }

@@ -75,13 +75,11 @@ impl HttpUrl {
     /// [`HttpError::Connect`].
     pub fn connect(&self, timeout: Duration) -> Result<TcpStream, HttpError> {
         let connect_err = |kind| HttpError::Connect { addr: self.authority.clone(), kind };
-        let addrs: Vec<SocketAddr> = self
-            .authority
-            .to_socket_addrs()
-            .map_err(|e| connect_err(e.kind()))?
-            .collect();
+        let addrs: Vec<SocketAddr> =
+            self.authority.to_socket_addrs().map_err(|e| connect_err(e.kind()))?.collect();
         let addr = addrs.first().ok_or_else(|| connect_err(ErrorKind::NotFound))?;
-        let stream = TcpStream::connect_timeout(addr, timeout).map_err(|e| connect_err(e.kind()))?;
+        let stream =
+            TcpStream::connect_timeout(addr, timeout).map_err(|e| connect_err(e.kind()))?;
         let _ = stream.set_nodelay(true);
         Ok(stream)
     }
@@ -161,8 +159,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<ResponseHead>, HttpError> {
         let (name, value) =
             line.split_once(':').ok_or(HttpError::Malformed { reason: "header without colon" })?;
         let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
-        {
+        if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
             framing = BodyFraming::Chunked;
         } else if name.eq_ignore_ascii_case("content-length") && framing != BodyFraming::Chunked {
             let length = value
@@ -314,14 +311,16 @@ mod tests {
         assert!(HttpUrl::parse("https://hermes.pyth.network").is_err());
         assert!(HttpUrl::parse("ftp://x").is_err());
         assert!(HttpUrl::parse("http:///x").is_err());
-        let request = String::from_utf8(get_request(&url, "/a?b=1", &[("X-Api-Key", "k")])).unwrap();
+        let request =
+            String::from_utf8(get_request(&url, "/a?b=1", &[("X-Api-Key", "k")])).unwrap();
         assert!(request.starts_with("GET /hermes/a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert!(request.ends_with("X-Api-Key: k\r\n\r\n"));
     }
 
     #[test]
     fn heads_parse_with_each_framing() {
-        let head = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap().unwrap();
+        let head =
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap().unwrap();
         assert_eq!((head.status, head.framing, head.head_bytes), (200, BodyFraming::Length(5), 38));
         let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
         assert_eq!(parse_head(chunked).unwrap().unwrap().framing, BodyFraming::Chunked);

@@ -113,3 +113,26 @@ pub mod reason {
         }
     }
 }
+
+/// An API key read from the environment at start-up; never printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value of environment variable `name`, if set and non-empty.
+    pub fn from_env(name: Option<&str>) -> Option<Secret> {
+        let value = std::env::var(name?).ok()?;
+        (!value.is_empty()).then_some(Secret(value))
+    }
+
+    /// The key, for the one header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}

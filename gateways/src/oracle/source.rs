@@ -147,7 +147,8 @@ impl SourceCore {
 
     /// Publishes a verified price for track `track` (Up status first on recovery).
     pub fn publish(&mut self, track: usize, price: OraclePrice, now_ms: u64, out: &mut Outbox) {
-        if self.quarantine_holds(now_ms) || price.publish_time_ms <= self.tracks[track].last_publish_ms
+        if self.quarantine_holds(now_ms)
+            || price.publish_time_ms <= self.tracks[track].last_publish_ms
         {
             self.stats.prices_withheld += 1;
             return;
@@ -242,7 +243,11 @@ pub fn scale_to_e8(value: i128, expo: i32, round_up: bool) -> Option<i64> {
             return Some(if round_up && value > 0 { 1 } else { 0 });
         };
         let floor = value.div_euclid(divisor);
-        if round_up && value.rem_euclid(divisor) != 0 { floor + 1 } else { floor }
+        if round_up && value.rem_euclid(divisor) != 0 {
+            floor + 1
+        } else {
+            floor
+        }
     };
     i64::try_from(scaled).ok()
 }
