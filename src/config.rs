@@ -31,6 +31,9 @@ pub struct AppConfig {
     pub rings: RingsConfig,
     #[serde(default)]
     pub synthetic: SyntheticConfig,
+    /// Venue gateways (and embedded simulators); none by default.
+    #[serde(default)]
+    pub venues: crate::venues::VenuesConfig,
     #[serde(rename = "thread")]
     pub threads: Vec<ThreadConfig>,
 }
@@ -99,6 +102,7 @@ impl AppConfig {
             ));
         }
         problems.extend(self.synthetic.problems());
+        problems.extend(self.venues.problems());
         let warnings = match self.runtime().validate(&PIPELINE_THREADS, cores) {
             Ok(warnings) => warnings,
             Err(e) => {

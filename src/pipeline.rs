@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use hedger_core::books::HotBooks;
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{Body, GatewayStatus, Heartbeat, Msg, Origin, SourceState};
 use hedger_core::tob::{Applied, TopOfBookTable};
@@ -29,6 +30,8 @@ use crate::config::AppConfig;
 
 /// Messages the hot agent drains from one ring per loop.
 pub const HOT_BATCH_MAX: usize = 256;
+/// Levels kept per side of each hot-side book.
+pub const BOOK_LEVELS_MAX: usize = 1024;
 /// The hot agent reports a summary to the cold thread every this many messages.
 pub const SUMMARY_EVERY_MSGS: u64 = 16_384;
 
@@ -38,6 +41,8 @@ pub struct HotAgent {
     events: RingProducer<Msg>,
     batch: Box<[Msg; HOT_BATCH_MAX]>,
     table: TopOfBookTable,
+    /// L2 books rebuilt from the venue gateways' deltas.
+    books: HotBooks,
     processed: u64,
     rejected: u64,
     next_summary_at: u64,
@@ -58,6 +63,7 @@ impl HotAgent {
             events,
             batch: Box::new([Msg::EMPTY; HOT_BATCH_MAX]),
             table: TopOfBookTable::new(instruments_max),
+            books: HotBooks::new(instruments_max, BOOK_LEVELS_MAX),
             processed: 0,
             rejected: 0,
             next_summary_at: SUMMARY_EVERY_MSGS,
@@ -74,6 +80,11 @@ impl HotAgent {
     /// The top-of-book table.
     pub fn table(&self) -> &TopOfBookTable {
         &self.table
+    }
+
+    /// The L2 books.
+    pub fn books(&self) -> &HotBooks {
+        &self.books
     }
 
     /// Events lost because the cold ring stayed full (each loss is counted, never silent).
@@ -123,6 +134,7 @@ impl Agent for HotAgent {
             let count = self.inputs[input_index].pop_into(&mut self.batch[..]);
             for i in 0..count {
                 let msg = self.batch[i];
+                self.books.apply(&msg);
                 if let Applied::Rejected(reason) = self.table.apply(&msg) {
                     self.on_reject(&msg, reason);
                 }
@@ -249,6 +261,8 @@ pub struct Pipeline {
     pub telemetry: Arc<TelemetryFile>,
     /// Config warnings (unknown cores, over-subscription), already checked.
     pub warnings: Vec<String>,
+    /// Embedded venue simulators; they stop when this is dropped.
+    pub sims: Vec<hedger_tools::venue_sim::binance::BinanceSim>,
 }
 
 /// Validates `cfg`, creates the telemetry file at `telemetry_path`, builds the rings and starts
@@ -283,9 +297,14 @@ pub fn start(
         &thread("cold")?,
         vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))],
     )?;
-    let hot = HotAgent::new(vec![feed_rx], event_tx, INSTRUMENTS_MAX);
+    let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
+    let mut inputs = vec![feed_rx];
+    inputs.extend(venues.rings);
+    let hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX);
     runtime.spawn(&thread("hot")?, vec![Box::new(hot)])?;
     let feed = SyntheticFeed::new(&cfg.synthetic, feed_tx, tsc_hz);
-    runtime.spawn(&thread("feed")?, vec![Box::new(feed)])?;
-    Ok(Pipeline { runtime, telemetry, warnings })
+    let mut feed_agents: Vec<Box<dyn Agent>> = vec![Box::new(feed)];
+    feed_agents.extend(venues.agents);
+    runtime.spawn(&thread("feed")?, feed_agents)?;
+    Ok(Pipeline { runtime, telemetry, warnings, sims: venues.sims })
 }

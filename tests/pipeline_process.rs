@@ -64,7 +64,7 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
     assert_eq!(second["stale"], false);
     assert_eq!(second["pid"].as_u64(), Some(u64::from(child.id())));
     assert!(second["heartbeat_age_ms"].as_u64().unwrap() < 2_000);
-    for name in ["feed->hot", "hot->cold"] {
+    for name in ["feed->hot", "hot->cold", "binance->hot"] {
         let (a, b) = (ring(&first, name), ring(&second, name));
         assert!(b["pushed"].as_u64() > a["pushed"].as_u64(), "{name} did not grow: {a} -> {b}");
         assert!(b["popped"].as_u64() > a["popped"].as_u64(), "{name} did not grow");
