@@ -28,7 +28,7 @@ struct Harness {
 }
 
 impl Harness {
-    fn start() -> Harness {
+    fn start(silence_ms_max: u64) -> Harness {
         let sim = BinanceSim::start(BinanceSimConfig {
             tick_interval_ms: 5,
             ..BinanceSimConfig::default()
@@ -52,7 +52,7 @@ impl Harness {
         let mut cfg = BinanceSessionConfig::new(&sim.ws_url(), &sim.rest_url(), symbols);
         cfg.tls_roots_der = vec![sim.cert_der.clone()];
         cfg.backoff_ms_min = 20;
-        cfg.silence_ms_max = 30_000;
+        cfg.silence_ms_max = silence_ms_max;
         let mut gateway = BinanceGateway::new(cfg, tx, 42).expect("gateway");
         let stats = gateway.stats();
         let stop = Arc::new(AtomicBool::new(false));
@@ -137,7 +137,7 @@ impl Drop for Harness {
 
 #[test]
 fn gateway_book_equals_simulator_book_through_gaps_faults_and_reconnects() {
-    let mut h = Harness::start();
+    let mut h = Harness::start(30_000);
     h.run_for(Duration::from_millis(500));
     h.assert_books_converge("after the first updates");
     assert!(h.stats.frames.load(Ordering::Relaxed) > 20, "updates flowed");
@@ -181,4 +181,20 @@ fn gateway_book_equals_simulator_book_through_gaps_faults_and_reconnects() {
     h.assert_books_converge("after a reconnect");
     assert_eq!(h.books.rejected(), 0);
     assert_eq!(h.stats.parse_errors.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_silent_feed_is_reported_stale_with_its_reason_and_recovers() {
+    let mut h = Harness::start(400);
+    h.run_for(Duration::from_millis(300));
+    h.sim.faults.stalled.store(true, Ordering::Release);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !h.statuses.iter().any(|(_, state, reason)| *state == SourceState::Stale && *reason == 4)
+    {
+        assert!(Instant::now() < deadline, "stall never reported: {:?}", h.statuses);
+        h.run_for(Duration::from_millis(20));
+    }
+    assert!(h.books.usable(0).is_none(), "a stale book is not usable");
+    h.sim.faults.stalled.store(false, Ordering::Release);
+    h.assert_books_converge("after the stall");
 }

@@ -95,8 +95,14 @@ pub struct ReplayArgs {
     pub pace: ReplayPace,
 }
 
-type Parser = Box<dyn FnMut(&[u8], &mut ParsedFrame) -> Result<(), WireError>>;
+/// A venue's frame parser behind one signature.
+pub type Parser = Box<dyn FnMut(&[u8], &mut ParsedFrame) -> Result<(), WireError>>;
 type Sequencer = Box<dyn BookSequencer + Send>;
+
+/// The venue's parser.
+pub fn parser_for(venue: ReplayVenue) -> Parser {
+    venue_parts(venue).0
+}
 
 fn venue_parts(venue: ReplayVenue) -> (Parser, fn() -> Sequencer) {
     match venue {

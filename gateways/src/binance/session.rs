@@ -36,7 +36,7 @@ use hedger_ipc::RingProducer;
 
 use super::{BinanceParser, BinanceSequencer};
 use crate::venue::keeper::KeeperLimits;
-use crate::venue::{BookKeeper, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
+use crate::venue::{reason, BookKeeper, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
 use crate::ws::http::{http_get, ws_connect};
 use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, TransportError, YieldNow};
 
@@ -190,7 +190,10 @@ impl Session {
             let started = Instant::now();
             let outcome = self.connection().await;
             bump(&self.stats.disconnects);
-            self.all_books_down(outcome.is_err()).await;
+            // A silent socket (no frame within `silence_ms_max`) is a stale feed, with its own
+            // reason code; any other end of a connection is the source going down.
+            let silent = matches!(outcome, Err(TransportError::Timeout { .. }));
+            self.all_books_down(silent).await;
             if started.elapsed() > Duration::from_secs(30) {
                 failures = 0;
             }
@@ -458,11 +461,12 @@ impl Session {
         self.send(Msg::new(origin, body)).await;
     }
 
-    async fn all_books_down(&mut self, failed: bool) {
+    async fn all_books_down(&mut self, silent: bool) {
+        let (state, reason_code) =
+            if silent { (SourceState::Stale, reason::STALE_FEED) } else { (SourceState::Down, 0) };
         for index in 0..self.books.len() {
             let origin = self.origin(index, now_tsc());
-            let state = if failed { SourceState::Down } else { SourceState::Stale };
-            self.send_status(origin, state, 0, 0).await;
+            self.send_status(origin, state, reason_code, 0).await;
         }
     }
 

@@ -28,6 +28,7 @@ use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
 use serde::{Deserialize, Serialize};
 
 use super::pin::spawn_pinned;
+use crate::replay::ReplayVenue;
 use crate::venue_sim::binance::{BinanceSim, BinanceSimConfig};
 
 /// Arguments of `hedger bench feed`.
@@ -63,6 +64,50 @@ pub struct FeedRow {
     pub samples: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_per_msg: Option<u64>,
+}
+
+/// 256 distinct depth updates with 20 bids and 20 asks in `venue`'s wire format.
+pub fn depth_messages(venue: ReplayVenue) -> Vec<Vec<u8>> {
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    (0..256u64)
+        .map(|i| {
+            let mid = 349_000 + (next() % 2_000) as i64;
+            let mut levels = |sign: i64| -> Vec<(String, String)> {
+                (1..=20)
+                    .map(|k| {
+                        let price = mid + sign * k * 5;
+                        let r = next();
+                        let qty = if r.is_multiple_of(10) { 0 } else { r % 100_000 };
+                        (format!("{}.{:02}", price / 100, price % 100), format!("{}.{:03}", qty / 1000, qty % 1000))
+                    })
+                    .collect()
+            };
+            let (bids, asks) = (levels(-1), levels(1));
+            let seq = 5_800_000 + i;
+            let text = match venue {
+                ReplayVenue::BinanceUsdm => return binance_depth_messages()[i as usize].clone(),
+                ReplayVenue::Bybit => {
+                    let f = |l: &[(String, String)]| l.iter().map(|(p, q)| format!("[\"{p}\",\"{q}\"]")).collect::<Vec<_>>().join(",");
+                    format!(r#"{{"topic":"orderbook.50.ETHUSDT","type":"delta","ts":1672304484978,"data":{{"s":"ETHUSDT","b":[{}],"a":[{}],"u":{seq},"seq":{}}},"cts":1672304484976}}"#, f(&bids), f(&asks), seq * 7)
+                }
+                ReplayVenue::Okx => {
+                    let f = |l: &[(String, String)]| l.iter().map(|(p, q)| format!("[\"{p}\",\"{q}\",\"0\",\"1\"]")).collect::<Vec<_>>().join(",");
+                    format!(r#"{{"arg":{{"channel":"books","instId":"ETH-USDT-SWAP"}},"action":"update","data":[{{"asks":[{}],"bids":[{}],"ts":"1597026383085","checksum":0,"prevSeqId":{},"seqId":{seq}}}]}}"#, f(&asks), f(&bids), seq - 1)
+                }
+                ReplayVenue::Deribit => {
+                    let f = |l: &[(String, String)]| l.iter().map(|(p, q)| format!("[\"change\",{p},{}]", q.trim_end_matches('0').trim_end_matches('.'))).collect::<Vec<_>>().join(",");
+                    format!(r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"book.ETH-PERPETUAL.100ms","data":{{"type":"change","timestamp":1554373962454,"prev_change_id":{},"instrument_name":"ETH-PERPETUAL","change_id":{seq},"bids":[{}],"asks":[{}]}}}}}}"#, seq - 1, f(&bids), f(&asks))
+                }
+            };
+            text.into_bytes()
+        })
+        .collect()
 }
 
 /// 256 distinct Binance depth updates with 20 bids and 20 asks.
@@ -183,8 +228,29 @@ fn time_parser(
     samples
 }
 
-/// Normalisation rows for Binance.
+/// Normalisation rows for every venue (the gateway's simd-json parser) and serde_json on Binance.
 pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
+    let mut rows = Vec::new();
+    for venue in [ReplayVenue::Bybit, ReplayVenue::Okx, ReplayVenue::Deribit] {
+        let messages = depth_messages(venue);
+        let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
+        let mut parser = crate::replay::parser_for(venue);
+        let mut frame = ParsedFrame::new();
+        let samples = time_parser(&messages, passes, |m| {
+            parser(m, &mut frame).is_ok() && frame.bids.len() == 20
+        });
+        rows.push(row_from(
+            format!("normalise/{}/simd-json", venue.name()),
+            &samples,
+            tsc_hz,
+            Some(bytes),
+        ));
+    }
+    rows.extend(binance_normalise_rows(passes, tsc_hz));
+    rows
+}
+
+fn binance_normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
     let messages = binance_depth_messages();
     let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
     let mut parser = BinanceParser::new();
@@ -286,4 +352,30 @@ pub fn run(args: &FeedBenchArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_depth_messages_parse_to_twenty_levels_per_side_on_every_venue() {
+        for venue in
+            [ReplayVenue::BinanceUsdm, ReplayVenue::Bybit, ReplayVenue::Okx, ReplayVenue::Deribit]
+        {
+            let messages = depth_messages(venue);
+            assert_eq!(messages.len(), 256);
+            let mut parser = crate::replay::parser_for(venue);
+            let mut frame = ParsedFrame::new();
+            for m in &messages {
+                parser(m, &mut frame)
+                    .unwrap_or_else(|e| panic!("{venue:?}: {e}: {}", String::from_utf8_lossy(m)));
+                assert_eq!((frame.bids.len(), frame.asks.len()), (20, 20), "{venue:?}");
+            }
+            let mut levels = Vec::new();
+            assert!(
+                serde_normalise(&binance_depth_messages()[0], &mut levels) && levels.len() == 40
+            );
+        }
+    }
 }
