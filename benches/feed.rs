@@ -11,9 +11,17 @@ fn normalise(c: &mut Criterion) {
     let messages = binance_depth_messages();
     let mut group = c.benchmark_group("binance_depth_20x20");
     group.throughput(Throughput::Elements(messages.len() as u64));
-    let mut parser = BinanceParser::new();
+    let mut scanner = BinanceParser::new();
     let mut frame = ParsedFrame::new();
-    group.bench_function("parse_to_fixed_point", |b| {
+    group.bench_function("scanner_to_fixed_point", |b| {
+        b.iter(|| {
+            for m in &messages {
+                let _ = black_box(scanner.parse(black_box(m), &mut frame));
+            }
+        })
+    });
+    let mut parser = BinanceParser::general();
+    group.bench_function("simd_json_to_fixed_point", |b| {
         b.iter(|| {
             for m in &messages {
                 let _ = black_box(parser.parse(black_box(m), &mut frame));

@@ -18,14 +18,26 @@ use crate::venue::{
 use hedger_core::msg::Side;
 
 /// Parses Binance frames with reused buffers.
-#[derive(Default)]
 pub struct BinanceParser {
     scratch: JsonScratch,
+    /// Try the single-pass `depthUpdate` scanner first (see `super::fast`).
+    fast_path: bool,
+}
+
+impl Default for BinanceParser {
+    fn default() -> Self {
+        BinanceParser::new()
+    }
 }
 
 impl BinanceParser {
     pub fn new() -> BinanceParser {
-        BinanceParser::default()
+        BinanceParser { scratch: JsonScratch::default(), fast_path: true }
+    }
+
+    /// The simd-json path only (differential tests and benchmarks).
+    pub fn general() -> BinanceParser {
+        BinanceParser { scratch: JsonScratch::default(), fast_path: false }
     }
 
     /// Parses one frame into `out` (cleared first).
@@ -33,6 +45,9 @@ impl BinanceParser {
     /// # Errors
     /// [`WireError`] naming the field that is missing or malformed; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
+        if self.fast_path && super::fast::scan_depth_update(bytes, out) == Some(true) {
+            return Ok(());
+        }
         out.clear();
         self.scratch.parse(bytes, |root| {
             let event = match root.get("data") {

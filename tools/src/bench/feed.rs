@@ -2,8 +2,9 @@
 //!
 //! * `normalise/<venue>/<parser>`: ns per 20×20-level depth update (≈950 bytes for Binance),
 //!   bytes → fixed-point levels, over 256 distinct generated messages so branch predictors cannot
-//!   learn one input; the gateway's simd-json tape parser against serde_json (derive into
-//!   borrowed strings, then the same exact decimal conversion) in the same run. Per-message
+//!   learn one input; for Binance the gateway's single-pass scanner (what it runs), the simd-json
+//!   tape path (its fallback) and serde_json (derive into borrowed strings, then the same exact
+//!   decimal conversion) in the same run. Per-message
 //!   p50/p99 from TSC brackets (each bracket includes one ~8 ns TSC read; 10 ns TSC steps).
 //! * `wire-to-book/<venue>`: frame bytes read by the gateway (its `recv_tsc` stamp) → the hot
 //!   side's book updated (batch end applied), through the real gateway, ring and hot-side books,
@@ -253,15 +254,20 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
 fn binance_normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
     let messages = binance_depth_messages();
     let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
-    let mut parser = BinanceParser::new();
+    let mut parser = BinanceParser::general();
     let mut frame = ParsedFrame::new();
     let simd = time_parser(&messages, passes, |m| {
         parser.parse(m, &mut frame).is_ok() && frame.bids.len() == 20
+    });
+    let mut gateway_parser = BinanceParser::new();
+    let scanner = time_parser(&messages, passes, |m| {
+        gateway_parser.parse(m, &mut frame).is_ok() && frame.bids.len() == 20
     });
     let mut levels = Vec::with_capacity(64);
     let serde =
         time_parser(&messages, passes, |m| serde_normalise(m, &mut levels) && levels.len() == 40);
     vec![
+        row_from("normalise/binance-usdm/scanner".into(), &scanner, tsc_hz, Some(bytes)),
         row_from("normalise/binance-usdm/simd-json".into(), &simd, tsc_hz, Some(bytes)),
         row_from("normalise/binance-usdm/serde-json".into(), &serde, tsc_hz, Some(bytes)),
     ]
