@@ -1,16 +1,26 @@
-//! The application config: thread placement, ring sizes and the synthetic source.
+//! The application config: thread placement, ring sizes, the synthetic source and the oracles.
 //!
 //! Two profiles are embedded (`compact`, `colocated`); `--config FILE` reads the same TOML shape.
 //! Unknown fields are errors, and [`AppConfig::validate`] reports every problem at once.
+//!
+//! Oracles default to off: `[oracles] enabled = false` (also when the section is absent), so
+//! `hedger run --profile compact` needs no external service. The profiles still place an
+//! `oracle` thread (compact: core 0, `park`, sharing with the feed and cold threads); it is only
+//! started, together with the `oracle->hot` ring, when `[oracles] enabled = true`. To run against
+//! the simulators: `hedger sim --print-config` prints an `[oracles]` section with their URLs and
+//! signer keys; append it to a copy of a profile and start `hedger run --config FILE`.
 
 use std::path::Path;
 
+use hedger_gateways::oracle::OraclesConfig;
 use hedger_gateways::synthetic::SyntheticConfig;
 use hedger_ipc::runtime::{ConfigError, RuntimeConfig, ThreadConfig};
 use serde::Deserialize;
 
 /// Threads of the foundation pipeline, in start order.
 pub const PIPELINE_THREADS: [&str; 3] = ["feed", "hot", "cold"];
+/// The oracle gateway thread, required and started only when `[oracles] enabled = true`.
+pub const ORACLE_THREAD: &str = "oracle";
 /// Largest ring the config may ask for (messages).
 pub const RING_CAPACITY_MAX: usize = 1 << 22;
 
@@ -34,6 +44,9 @@ pub struct AppConfig {
     /// Venue gateways (and embedded simulators); none by default.
     #[serde(default)]
     pub venues: crate::venues::VenuesConfig,
+    /// Oracle sources, assets and limits; disabled by default.
+    #[serde(default)]
+    pub oracles: OraclesConfig,
     #[serde(rename = "thread")]
     pub threads: Vec<ThreadConfig>,
 }
@@ -84,9 +97,25 @@ impl AppConfig {
             .map_err(|source| LoadError::Parse { origin: origin.to_string(), source })
     }
 
-    /// The thread placement part.
+    /// The thread placement part: the threads this config starts (the `oracle` thread only when
+    /// oracles are enabled).
     pub fn runtime(&self) -> RuntimeConfig {
-        RuntimeConfig { threads: self.threads.clone() }
+        let threads = self
+            .threads
+            .iter()
+            .filter(|t| self.oracles.enabled || t.name != ORACLE_THREAD)
+            .cloned()
+            .collect();
+        RuntimeConfig { threads }
+    }
+
+    /// The threads that must be configured.
+    pub fn required_threads(&self) -> Vec<&'static str> {
+        let mut threads = PIPELINE_THREADS.to_vec();
+        if self.oracles.enabled {
+            threads.push(ORACLE_THREAD);
+        }
+        threads
     }
 
     /// Checks everything; returns the warnings (unknown cores, over-subscription).
@@ -103,7 +132,8 @@ impl AppConfig {
         }
         problems.extend(self.synthetic.problems());
         problems.extend(self.venues.problems());
-        let warnings = match self.runtime().validate(&PIPELINE_THREADS, cores) {
+        problems.extend(self.oracles.problems());
+        let warnings = match self.runtime().validate(&self.required_threads(), cores) {
             Ok(warnings) => warnings,
             Err(e) => {
                 problems.extend(e.problems);
@@ -154,5 +184,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `size`"), "{err}");
+    }
+
+    #[test]
+    fn oracles_are_off_by_default_and_their_thread_starts_only_when_enabled() {
+        let compact = AppConfig::profile("compact").unwrap();
+        assert!(!compact.oracles.enabled);
+        assert!(compact.threads.iter().any(|t| t.name == ORACLE_THREAD));
+        assert!(compact.runtime().thread(ORACLE_THREAD).is_none());
+        let text = include_str!("profiles/compact.toml").replace(
+            "[oracles]\nenabled = false",
+            "[oracles]\nenabled = true\n[[oracles.assets]]\nname = \"ETH\"\nredstone_feed = \"ETH\"\n\
+             [oracles.redstone]\nurl = \"http://127.0.0.1:9\"\nsigners = [\"primary-prod\"]",
+        );
+        let enabled = AppConfig::parse(&text, "t").unwrap();
+        assert!(enabled.oracles.enabled, "{text}");
+        assert_eq!(enabled.validate("t", &[0, 1]).unwrap(), Vec::<String>::new());
+        assert!(enabled.runtime().thread(ORACLE_THREAD).is_some());
+        let no_thread = text.replace("name = \"oracle\"", "name = \"oracl\"");
+        let err = AppConfig::parse(&no_thread, "t").unwrap().validate("t", &[0, 1]).unwrap_err();
+        assert!(err.to_string().contains("\"oracle\" is missing"), "{err}");
     }
 }

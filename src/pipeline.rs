@@ -9,6 +9,12 @@
 //! table and sends the cold thread binary events (a summary every 16384 messages, a status event
 //! per rejected message); it never allocates, logs or blocks. The cold agent turns events into
 //! `tracing` logs. Later issues add gateways as more input rings and more cold-side consumers.
+//!
+//! Oracles (when `[oracles] enabled = true`): the `oracle` thread runs the Pyth/RedStone gateway
+//! agent, which pushes verified `OraclePrice` and `GatewayStatus` messages into `oracle->hot`.
+//! The hot agent applies them to its [`ReferenceTable`] (reference price per asset, deviation
+//! and staleness rules; pricing reads `references().reference(asset, now_ms)`), and forwards
+//! every source state change to the cold thread, which logs it with the reason's name.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -19,6 +25,7 @@ use anyhow::Context;
 use hedger_core::books::HotBooks;
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{Body, GatewayStatus, Heartbeat, Msg, Origin, SourceState};
+use hedger_core::oracle::reference::{AssetLimits, OracleApplied, OracleSource, ReferenceTable};
 use hedger_core::tob::{Applied, TopOfBookTable};
 use hedger_gateways::synthetic::{SyntheticFeed, INSTRUMENTS_MAX};
 use hedger_ipc::clock::{calibrate_tsc_hz, unix_ms};
@@ -49,6 +56,11 @@ pub struct HotAgent {
     /// An event the cold ring had no room for; retried first (replaced by newer summaries).
     pending_event: Option<Msg>,
     events_dropped: u64,
+    /// Rings from the oracle gateway.
+    oracle_inputs: Vec<RingConsumer<Msg>>,
+    /// Reference prices and oracle source states.
+    references: ReferenceTable,
+    oracle_msgs: u64,
 }
 
 impl HotAgent {
@@ -69,7 +81,48 @@ impl HotAgent {
             next_summary_at: SUMMARY_EVERY_MSGS,
             pending_event: None,
             events_dropped: 0,
+            oracle_inputs: Vec::new(),
+            references: ReferenceTable::new(Vec::new()),
+            oracle_msgs: 0,
         }
+    }
+
+    /// Adds the oracle rings and the per-asset limits (asset id = index); allocated here.
+    pub fn with_oracles(
+        mut self,
+        oracle_inputs: Vec<RingConsumer<Msg>>,
+        limits: Vec<AssetLimits>,
+    ) -> HotAgent {
+        self.oracle_inputs = oracle_inputs;
+        self.references = ReferenceTable::new(limits);
+        self
+    }
+
+    /// Reference prices and oracle source states.
+    pub fn references(&self) -> &ReferenceTable {
+        &self.references
+    }
+
+    /// Oracle messages applied so far.
+    pub fn oracle_msgs(&self) -> u64 {
+        self.oracle_msgs
+    }
+
+    /// Applies oracle messages; source state changes go to the cold thread.
+    fn drain_oracles(&mut self) -> usize {
+        let mut work = 0;
+        for input_index in 0..self.oracle_inputs.len() {
+            let count = self.oracle_inputs[input_index].pop_into(&mut self.batch[..]);
+            for i in 0..count {
+                let msg = self.batch[i];
+                if self.references.apply(&msg) == OracleApplied::StateChanged {
+                    self.emit(msg);
+                }
+            }
+            work += count;
+        }
+        self.oracle_msgs += work as u64;
+        work
     }
 
     /// Messages processed so far.
@@ -141,6 +194,7 @@ impl Agent for HotAgent {
             }
             work += count;
         }
+        work += self.drain_oracles();
         self.processed += work as u64;
         if self.processed >= self.next_summary_at {
             self.next_summary_at = self.processed + SUMMARY_EVERY_MSGS;
@@ -183,6 +237,7 @@ pub struct ColdAgent {
     statuses: u64,
     hot_processed: u64,
     undecodable: u64,
+    oracle_statuses: u64,
 }
 
 impl ColdAgent {
@@ -196,7 +251,32 @@ impl ColdAgent {
             statuses: 0,
             hot_processed: 0,
             undecodable: 0,
+            oracle_statuses: 0,
         }
+    }
+
+    /// Status events received (hot-thread rejects and oracle source changes).
+    pub fn statuses(&self) -> u64 {
+        self.statuses
+    }
+
+    /// Oracle source state changes received.
+    pub fn oracle_statuses(&self) -> u64 {
+        self.oracle_statuses
+    }
+
+    fn log_oracle_status(&mut self, event: &Msg, status: &GatewayStatus) {
+        self.oracle_statuses += 1;
+        tracing::warn!(
+            venue = VenueId::from_u8(event.venue).map(VenueId::name).unwrap_or("?"),
+            asset = event.instrument.0,
+            state = ?status.state,
+            reason = hedger_gateways::oracle::reason::name(status.reason_code),
+            reason_code = status.reason_code,
+            reason_count = status.reason_count,
+            detail = status.detail,
+            "oracle source changed state"
+        );
     }
 
     fn handle(&mut self, event: &Msg) {
@@ -204,6 +284,10 @@ impl ColdAgent {
             Ok(Body::Heartbeat(beat)) => {
                 self.summaries += 1;
                 self.hot_processed = beat.beat_seq;
+            }
+            Ok(Body::GatewayStatus(status)) if OracleSource::from_venue(event.venue).is_some() => {
+                self.statuses += 1;
+                self.log_oracle_status(event, &status);
             }
             Ok(Body::GatewayStatus(status)) => {
                 self.statuses += 1;
@@ -300,11 +384,23 @@ pub fn start(
     let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
     let mut inputs = vec![feed_rx];
     inputs.extend(venues.rings);
-    let hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX);
+    let mut hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX);
+    let mut oracle_gateway = None;
+    if cfg.oracles.enabled {
+        let (oracle_tx, oracle_rx) = ring::<Msg>(&telemetry, "oracle->hot", cfg.rings.capacity)?;
+        let limits = cfg.oracles.assets.iter().map(|asset| asset.limits()).collect();
+        hot = hot.with_oracles(vec![oracle_rx], limits);
+        let gateway = hedger_gateways::oracle::OracleGateway::new(&cfg.oracles, oracle_tx)
+            .map_err(|message| anyhow::anyhow!("oracles: {message}"))?;
+        oracle_gateway = Some(gateway);
+    }
     runtime.spawn(&thread("hot")?, vec![Box::new(hot)])?;
     let feed = SyntheticFeed::new(&cfg.synthetic, feed_tx, tsc_hz);
     let mut feed_agents: Vec<Box<dyn Agent>> = vec![Box::new(feed)];
     feed_agents.extend(venues.agents);
     runtime.spawn(&thread("feed")?, feed_agents)?;
+    if let Some(gateway) = oracle_gateway {
+        runtime.spawn(&thread(crate::config::ORACLE_THREAD)?, vec![Box::new(gateway)])?;
+    }
     Ok(Pipeline { runtime, telemetry, warnings, sims: venues.sims })
 }

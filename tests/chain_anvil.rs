@@ -23,14 +23,16 @@ use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{Body, ChainEventKind, Msg, SourceState};
 use hedger_core::order::eip712::order_id_hash;
 use hedger_core::order::{
-    domain_separator, order_digest, Order, OrderSigner, OrderType, Route, Signature, SignatureType,
+    domain_separator, order_digest, DelegatedSignerStatus, Order, OrderSigner, OrderType, Route,
+    Signature, SignatureType,
 };
 use hedger_gateways::chain::chainlink::{reason as cl_reason, ChainlinkFeedConfig};
 use hedger_gateways::chain::events::ChainLogEvent;
 use hedger_gateways::chain::gateway::{reason as chain_reason, CAPACITY_MINT, CAPACITY_REDEEM};
 use hedger_gateways::chain::submit::SubmissionOutcome;
 use hedger_gateways::chain::{
-    ChainAssetConfig, ChainConfig, ChainError, ChainGateway, ChainRecord, TxKey,
+    ChainAssetConfig, ChainConfig, ChainError, ChainGateway, ChainRecord, SignatureRejection,
+    SignerAuthority, TxKey, VerifiedOrderSignature,
 };
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
@@ -42,6 +44,8 @@ const MINTER_KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f460
 const BENEFACTOR_KEY: &str = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9e8f4e0b3f65a";
 const GATEKEEPER_KEY: &str = "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 const STRANGER_KEY: &str = "00000000000000000000000000000000000000000000000000000000000b0b0b";
+/// Owner of the EIP-1271 smart wallet (MockSmartWallet) in the signature tests.
+const WALLET_OWNER_KEY: &str = "0000000000000000000000000000000000000000000000000000000000a11ce5";
 const USDT_INSTRUMENT: u32 = 7;
 const FEED_INSTRUMENT: u32 = 9;
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -191,7 +195,7 @@ impl World {
         let anvil = Anvil::start();
         let rt = runtime();
         let mut wallet = EthereumWallet::from(signer(ADMIN_KEY));
-        for key in [MINTER_KEY, BENEFACTOR_KEY, GATEKEEPER_KEY, STRANGER_KEY] {
+        for key in [MINTER_KEY, BENEFACTOR_KEY, GATEKEEPER_KEY, STRANGER_KEY, WALLET_OWNER_KEY] {
             wallet.register_signer(signer(key));
         }
         let url = anvil.url.parse().expect("url");
@@ -949,4 +953,244 @@ fn wrong_chain_and_dead_node_are_typed_errors() {
         matches!(m.body(), Ok(Body::GatewayStatus(s)) if s.state == SourceState::Down && s.reason_code == chain_reason::RPC)
     });
     assert!(down, "Down status published");
+}
+
+// ------------------------------------------------------------------------------ signatures
+
+sol! {
+    interface ISignerAdmin {
+        function execute(address target, uint256 value, bytes data) external returns (bytes result);
+        function setDelegatedSigner(address delegateTo) external;
+        function confirmDelegatedSigner(address delegatedBy) external;
+        function removeDelegatedSigner(address removedSigner) external;
+    }
+}
+
+/// Deploys a MockSmartWallet owned by `WALLET_OWNER_KEY`, whitelists it as a benefactor, funds
+/// it with USDT and has the owner approve the minting contract through the wallet.
+fn deploy_smart_wallet(world: &World) -> Address {
+    let owner = address_of(WALLET_OWNER_KEY);
+    world.rt.block_on(world.set_balance(owner));
+    let wallet = world.rt.block_on(world.deploy_contract("MockSmartWallet", owner.abi_encode()));
+    let whitelist = IAdmin::addWhitelistedBenefactorCall { benefactor: wallet };
+    world.transact(ADMIN_KEY, world.minting, whitelist);
+    let amount = U256::from(1_000_000_000u64); // 1000 USDT
+    world.transact(ADMIN_KEY, world.usdt, IAdmin::mintCall { to: wallet, amount });
+    let approve = IAdmin::approveCall { spender: world.minting, amount: U256::MAX };
+    let execute = ISignerAdmin::executeCall {
+        target: world.usdt,
+        value: U256::ZERO,
+        data: Bytes::from(approve.abi_encode()),
+    };
+    world.transact(WALLET_OWNER_KEY, wallet, execute);
+    wallet
+}
+
+/// An EIP-1271 signature for MockSmartWallet: `key`'s ECDSA signature of the order digest.
+fn sign_1271(world: &World, order: &Order, key: &str) -> Signature {
+    Signature { signature_type: SignatureType::Eip1271, ..sign(world, order, key) }
+}
+
+fn mint_log_of(all: &[ChainRecord]) -> hedger_gateways::chain::events::OrderEvent {
+    logs(all)
+        .into_iter()
+        .find_map(|e| match e {
+            ChainLogEvent::Mint(m) => Some(m),
+            _ => None,
+        })
+        .expect("mint log")
+}
+
+/// Issue 6, EIP-1271: a smart wallet benefactor (owner-signed) is verified by the gateway through
+/// `eth_call` of `isValidSignature` and accepted by the contract; another key's signature, the
+/// owner's key as an EIP-712 signer, a benefactor without `isValidSignature` and one without code
+/// are refused by the gateway and by the contract with the same error.
+#[test]
+fn eip1271_wallet_signature_is_verified_by_gateway_and_contract() {
+    let world = World::deploy();
+    let wallet = deploy_smart_wallet(&world);
+    let (mut gateway, mut rx) = world.gateway(1, "eip1271");
+    let route = custody_route(&world);
+    let mut order = usdt_order(&world, "rfq-1271", 61, 2_000_001, 2 * E18);
+    order.benefactor = wallet;
+    order.beneficiary = wallet;
+    let digest = order_digest(domain_separator(CHAIN_ID, world.minting), &order);
+    let minter_nonce = || {
+        let count = world.client.get_transaction_count(address_of(MINTER_KEY));
+        world.rt.block_on(count.into_future()).expect("nonce")
+    };
+    let nonce_before = minter_nonce();
+
+    let forged = sign_1271(&world, &order, STRANGER_KEY);
+    let error = gateway.verify_order_signature(&order, &forged).expect_err("not the owner");
+    assert!(
+        matches!(&error, ChainError::SignatureRejected(SignatureRejection::Eip1271Rejected { wallet: w, return_data })
+            if *w == wallet && return_data.len() == 32 && return_data[..4] == [0xff; 4]),
+        "{error:?}"
+    );
+    assert_eq!(error.contract_error(), Some("InvalidEIP1271Signature"));
+    assert!(!error.is_retryable() && !error.is_terminal());
+    let error = gateway.submit_mint(&order, &route, &forged, false, 1).expect_err("contract");
+    assert_eq!(error.revert_name(), Some("InvalidEIP1271Signature"), "{error:?}");
+
+    let owner_as_eip712 = sign(&world, &order, WALLET_OWNER_KEY);
+    let error = gateway.verify_order_signature(&order, &owner_as_eip712).expect_err("712");
+    assert!(
+        matches!(&error, ChainError::SignatureRejected(SignatureRejection::NotAuthorised { signer, benefactor, status: DelegatedSignerStatus::Rejected })
+            if *signer == address_of(WALLET_OWNER_KEY) && *benefactor == wallet),
+        "{error:?}"
+    );
+    assert_eq!(error.contract_error(), Some("InvalidEIP712Signature"));
+    let error = gateway.submit_mint(&order, &route, &owner_as_eip712, false, 1).expect_err("712");
+    assert_eq!(error.revert_name(), Some("InvalidEIP712Signature"), "{error:?}");
+
+    for (label, benefactor) in [("no-1271", world.usdt), ("eoa", world.benefactor)] {
+        let mut other = usdt_order(&world, label, 62, 1_000_000, E18);
+        other.benefactor = benefactor;
+        other.beneficiary = benefactor;
+        let signature = sign_1271(&world, &other, WALLET_OWNER_KEY);
+        let error = gateway.verify_order_signature(&other, &signature).expect_err(label);
+        let rejection = match &error {
+            ChainError::SignatureRejected(rejection) => rejection.clone(),
+            other => panic!("{label}: unexpected {other:?}"),
+        };
+        match label {
+            // USDT has no isValidSignature (nor fallback): the call reverts without data.
+            "no-1271" => assert_eq!(
+                rejection,
+                SignatureRejection::Eip1271Reverted { wallet: world.usdt, reason: String::new() }
+            ),
+            // An EOA has no code: the call returns nothing, which is not an ABI bytes4.
+            _ => assert_eq!(
+                rejection,
+                SignatureRejection::Eip1271Malformed {
+                    wallet: world.benefactor,
+                    return_data: Bytes::new()
+                }
+            ),
+        }
+        let contract = gateway.submit_mint(&other, &route, &signature, false, 1).expect_err(label);
+        assert!(matches!(contract, ChainError::Reverted { .. }), "{label}: {contract:?}");
+        assert_eq!(error.contract_error(), contract.revert_name(), "{label}: revert without data");
+    }
+    assert_eq!(minter_nonce(), nonce_before, "refused orders send nothing");
+
+    let signature = sign_1271(&world, &order, WALLET_OWNER_KEY);
+    let verified = gateway.verify_order_signature(&order, &signature).expect("owner-signed");
+    let expected = VerifiedOrderSignature {
+        digest,
+        signer: wallet,
+        authority: SignerAuthority::Eip1271Wallet,
+    };
+    assert_eq!(verified, expected);
+    let sent = gateway.submit_mint(&order, &route, &signature, false, 61).expect("mint");
+    world.wait_mined(sent.tx_hash);
+    gateway.poll_now(world.now_s()).expect("poll");
+    let all = records(&mut gateway);
+    assert!(
+        matches!(&outcomes(&all)[..], [SubmissionOutcome::Confirmed { tx, .. }] if tx.tx_hash == sent.tx_hash),
+        "{all:?}"
+    );
+    let mint = mint_log_of(&all);
+    assert_eq!((mint.benefactor, mint.beneficiary), (wallet, wallet));
+    assert_eq!(mint.order_id_hash, keccak256("rfq-1271"));
+    assert_eq!(chain_events(&drain(&mut rx), ChainEventKind::Mint).len(), 1);
+    assert_eq!(world.balance(world.usde, wallet), U256::from(2 * E18));
+    let (legs, _) = route.split(order.collateral_amount).expect("split");
+    for (custodian, leg) in world.custodians.iter().zip(&legs) {
+        assert_eq!(world.balance(world.usdt, *custodian), U256::from(*leg));
+    }
+}
+
+/// Issue 6, delegated signers: a delegate's EIP-712 signature is refused by the gateway and the
+/// contract (`InvalidEIP712Signature`) while its status is REJECTED or PENDING, verified and
+/// minted once ACCEPTED, and refused again after the benefactor removes it.
+#[test]
+fn delegated_signer_counts_only_when_accepted() {
+    let world = World::deploy();
+    let (mut gateway, mut rx) = world.gateway(1, "delegation");
+    let delegate = address_of(STRANGER_KEY);
+    let route = custody_route(&world);
+    let order = usdt_order(&world, "rfq-delegate", 71, 1_000_000, E18);
+    let digest = order_digest(domain_separator(CHAIN_ID, world.minting), &order);
+    let own = sign(&world, &order, BENEFACTOR_KEY);
+    let verified = gateway.verify_order_signature(&order, &own).expect("benefactor");
+    let expected = VerifiedOrderSignature {
+        digest,
+        signer: world.benefactor,
+        authority: SignerAuthority::Benefactor,
+    };
+    assert_eq!(verified, expected);
+
+    // Malformed ECDSA: the same OpenZeppelin message from the gateway and from the contract.
+    let mut short = own.clone();
+    short.signature_bytes.truncate(64);
+    let mut high_s = own.clone();
+    let s = U256::from_be_slice(&own.signature_bytes[32..64]);
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .expect("n");
+    high_s.signature_bytes[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+    high_s.signature_bytes[64] ^= 1; // 27 <-> 28: the same signer, malleable form
+    for (malformed, message) in
+        [(short, "ECDSA: invalid signature length"), (high_s, "ECDSA: invalid signature 's' value")]
+    {
+        let error = gateway.verify_order_signature(&order, &malformed).expect_err(message);
+        assert!(matches!(error, ChainError::SignatureRejected(SignatureRejection::Ecdsa(_))));
+        assert_eq!(error.contract_error(), Some(message));
+        let contract =
+            gateway.submit_mint(&order, &route, &malformed, false, 1).expect_err(message);
+        assert_eq!(contract.revert_name(), Some(message));
+    }
+
+    let signature = sign(&world, &order, STRANGER_KEY);
+    let refused = |gateway: &mut ChainGateway, order: &Order, signature: &Signature| {
+        let error = gateway.verify_order_signature(order, signature).expect_err("gateway");
+        let status = match &error {
+            ChainError::SignatureRejected(SignatureRejection::NotAuthorised {
+                signer,
+                benefactor,
+                status,
+            }) if *signer == delegate && *benefactor == world.benefactor => *status,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(error.contract_error(), Some("InvalidEIP712Signature"));
+        let error = gateway.submit_mint(order, &route, signature, false, 1).expect_err("contract");
+        assert_eq!(error.revert_name(), Some("InvalidEIP712Signature"), "{error:?}");
+        status
+    };
+    assert_eq!(refused(&mut gateway, &order, &signature), DelegatedSignerStatus::Rejected);
+    let initiate = ISignerAdmin::setDelegatedSignerCall { delegateTo: delegate };
+    world.transact(BENEFACTOR_KEY, world.minting, initiate);
+    assert_eq!(refused(&mut gateway, &order, &signature), DelegatedSignerStatus::Pending);
+
+    let confirm = ISignerAdmin::confirmDelegatedSignerCall { delegatedBy: world.benefactor };
+    world.transact(STRANGER_KEY, world.minting, confirm);
+    let verified = gateway.verify_order_signature(&order, &signature).expect("accepted");
+    let expected = VerifiedOrderSignature {
+        digest,
+        signer: delegate,
+        authority: SignerAuthority::DelegatedSigner,
+    };
+    assert_eq!(verified, expected);
+    let usde_before = world.balance(world.usde, world.benefactor);
+    let sent = gateway.submit_mint(&order, &route, &signature, false, 71).expect("mint");
+    world.wait_mined(sent.tx_hash);
+    gateway.poll_now(world.now_s()).expect("poll");
+    let all = records(&mut gateway);
+    assert!(
+        matches!(&outcomes(&all)[..], [SubmissionOutcome::Confirmed { tx, .. }] if tx.tx_hash == sent.tx_hash),
+        "{all:?}"
+    );
+    assert_eq!(mint_log_of(&all).benefactor, world.benefactor, "minted for the benefactor");
+    assert_eq!(chain_events(&drain(&mut rx), ChainEventKind::Mint).len(), 1);
+    assert_eq!(world.balance(world.usde, world.benefactor), usde_before + U256::from(E18));
+
+    let remove = ISignerAdmin::removeDelegatedSignerCall { removedSigner: delegate };
+    world.transact(BENEFACTOR_KEY, world.minting, remove);
+    let next = usdt_order(&world, "rfq-delegate-2", 72, 1_000_000, E18);
+    let next_signature = sign(&world, &next, STRANGER_KEY);
+    assert_eq!(refused(&mut gateway, &next, &next_signature), DelegatedSignerStatus::Rejected);
 }

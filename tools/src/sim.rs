@@ -1,15 +1,230 @@
-//! `hedger sim`: the simulators of external systems, on loopback.
+//! `hedger sim`: simulators of the external systems, on loopback, until interrupted.
+//!
+//! Built so far: the oracle simulators (`--oracles pyth,redstone`, both by default): a
+//! Hermes-compatible server (REST + SSE, PNAU signed by a test guardian set) and a
+//! RedStone-gateway-compatible server (packages signed by test nodes). Keys derive from `--seed`,
+//! so the same seed always gives the same signer addresses. On start it prints one JSON line with
+//! the bound URLs and the signer sets to trust (`--print-config` adds a ready `[oracles]` TOML
+//! section). Venue simulators join under the same command as their own component flags.
+
+pub mod faults;
+pub mod hermes;
+pub mod http;
+pub mod market;
+pub mod redstone;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use faults::Fault;
+use hermes::{HermesSim, SIM_GUARDIAN_SET_INDEX, SIM_QUORUM};
+use http::HttpServer;
+use redstone::{RedstoneSim, SIM_THRESHOLD};
 
 /// Arguments of `hedger sim`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
-    /// Address to bind the simulators to.
+    /// Address to bind the simulators to (loopback).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
+    /// Oracle simulators to run: comma-separated `pyth`, `redstone` (both by default; `none`).
+    #[arg(long, default_value = "pyth,redstone")]
+    pub oracles: String,
+    /// Port of the Hermes simulator (0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub pyth_port: u16,
+    /// Port of the RedStone gateway simulator (0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub redstone_port: u16,
+    /// Seed of the signer keys and the price path.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// SSE event period of the Hermes simulator.
+    #[arg(long, default_value_t = 400)]
+    pub interval_ms: u64,
+    /// Fault to inject from the start, `SOURCE:KIND` (repeatable): SOURCE `pyth`|`redstone`,
+    /// KIND `bad-signature`|`too-few-signers`|`stale-timestamp`|`wrong-proof`|`stall`.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Print an `[oracles]` config section for these simulators after the JSON line.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Stop by itself after this many seconds.
+    #[arg(long)]
+    pub duration_s: Option<u64>,
 }
 
-/// Runs the simulators until interrupted; returns the exit code.
+impl Default for SimArgs {
+    fn default() -> Self {
+        SimArgs {
+            bind: "127.0.0.1".to_owned(),
+            oracles: "pyth,redstone".to_owned(),
+            pyth_port: 0,
+            redstone_port: 0,
+            seed: 7,
+            interval_ms: 400,
+            faults: Vec::new(),
+            print_config: false,
+            duration_s: None,
+        }
+    }
+}
+
+/// Running simulators; dropping it stops them.
+pub struct RunningSims {
+    /// The Hermes simulator and its server.
+    pub pyth: Option<(Arc<HermesSim>, HttpServer)>,
+    /// The RedStone simulator and its server.
+    pub redstone: Option<(Arc<RedstoneSim>, HttpServer)>,
+}
+
+/// Why the simulators could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("--oracles: unknown component {0:?} (pyth, redstone, none)")]
+    Component(String),
+    #[error("--fault {0:?}: expected SOURCE:KIND with SOURCE pyth|redstone and KIND bad-signature|too-few-signers|stale-timestamp|wrong-proof|stall")]
+    Fault(String),
+    #[error("--bind {0:?}: simulators bind to loopback only")]
+    NotLoopback(String),
+    #[error("cannot bind {what}: {source}")]
+    Bind { what: &'static str, source: std::io::Error },
+}
+
+/// Starts the selected simulators.
+///
+/// # Errors
+/// [`SimError`] for a bad flag or a port that cannot be bound.
+pub fn start(args: &SimArgs) -> Result<RunningSims, SimError> {
+    let loopback = args.bind.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || args.bind == "localhost";
+    if !loopback {
+        return Err(SimError::NotLoopback(args.bind.clone()));
+    }
+    let (mut want_pyth, mut want_redstone) = (false, false);
+    for component in args.oracles.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        match component {
+            "pyth" => want_pyth = true,
+            "redstone" => want_redstone = true,
+            "none" => {}
+            other => return Err(SimError::Component(other.to_owned())),
+        }
+    }
+    let faults = parse_faults(&args.faults)?;
+    let mut running = RunningSims { pyth: None, redstone: None };
+    if want_pyth {
+        let sim = Arc::new(HermesSim::new(args.seed, market::default_assets(), args.interval_ms));
+        apply_faults(&sim.faults, &faults, "pyth");
+        let server = HttpServer::start(&args.bind, args.pyth_port, sim.handler())
+            .map_err(|source| SimError::Bind { what: "the Hermes simulator", source })?;
+        running.pyth = Some((sim, server));
+    }
+    if want_redstone {
+        let sim = Arc::new(RedstoneSim::new(args.seed, market::default_assets()));
+        apply_faults(&sim.faults, &faults, "redstone");
+        let server = HttpServer::start(&args.bind, args.redstone_port, sim.handler())
+            .map_err(|source| SimError::Bind { what: "the RedStone simulator", source })?;
+        running.redstone = Some((sim, server));
+    }
+    Ok(running)
+}
+
+fn parse_faults(texts: &[String]) -> Result<Vec<(String, Fault)>, SimError> {
+    texts
+        .iter()
+        .map(|text| {
+            let (source, kind) =
+                text.split_once(':').ok_or_else(|| SimError::Fault(text.clone()))?;
+            let fault = Fault::parse(kind).ok_or_else(|| SimError::Fault(text.clone()))?;
+            if source != "pyth" && source != "redstone" {
+                return Err(SimError::Fault(text.clone()));
+            }
+            Ok((source.to_owned(), fault))
+        })
+        .collect()
+}
+
+fn apply_faults(target: &faults::Faults, faults: &[(String, Fault)], source: &str) {
+    for (_, fault) in faults.iter().filter(|(s, _)| s == source) {
+        target.set(*fault, true);
+    }
+}
+
+impl RunningSims {
+    /// The JSON line `hedger sim` prints: URLs and the signer sets to trust.
+    pub fn describe(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({});
+        if let Some((sim, server)) = &self.pyth {
+            let set = sim.signer_set();
+            out["pyth"] = serde_json::json!({
+                "url": server.url(),
+                "guardian_set_index": SIM_GUARDIAN_SET_INDEX,
+                "quorum": SIM_QUORUM,
+                "signers": set.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+        }
+        if let Some((sim, server)) = &self.redstone {
+            out["redstone"] = serde_json::json!({
+                "url": server.url(),
+                "threshold": SIM_THRESHOLD,
+                "signers": sim.signers().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+        }
+        out
+    }
+
+    /// An `[oracles]` TOML section that trusts these simulators.
+    pub fn oracles_toml(&self) -> String {
+        let list = |items: Vec<String>| {
+            items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+        };
+        let mut text = String::from("[oracles]\nenabled = true\n");
+        for asset in market::default_assets() {
+            text.push_str(&format!(
+                "\n[[oracles.assets]]\nname = \"{}\"\npyth_feed_id = \"{}\"\nredstone_feed = \"{}\"\n",
+                asset.name,
+                hedger_core::oracle::bytes::encode_hex(&asset.pyth_feed_id),
+                asset.name
+            ));
+        }
+        if let Some((sim, server)) = &self.pyth {
+            let signers = sim.signer_set().addresses.iter().map(ToString::to_string).collect();
+            text.push_str(&format!(
+                "\n[oracles.pyth]\nurl = \"{}\"\nmode = \"stream\"\nguardian_set_index = {SIM_GUARDIAN_SET_INDEX}\nquorum = {SIM_QUORUM}\nsigners = [{}]\n",
+                server.url(),
+                list(signers)
+            ));
+        }
+        if let Some((sim, server)) = &self.redstone {
+            let signers = sim.signers().iter().map(ToString::to_string).collect();
+            text.push_str(&format!(
+                "\n[oracles.redstone]\nurl = \"{}\"\nthreshold = {SIM_THRESHOLD}\nsigners = [{}]\n",
+                server.url(),
+                list(signers)
+            ));
+        }
+        text
+    }
+}
+
+/// Runs the simulators until interrupted (or `--duration-s`); returns the exit code.
 pub fn run(args: &SimArgs) -> i32 {
-    eprintln!("hedger sim: no simulator is built into this version (bind {})", args.bind);
-    2
+    let running = match start(args) {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("hedger sim: {error}");
+            return 2;
+        }
+    };
+    println!("{}", running.describe());
+    if args.print_config {
+        println!("{}", running.oracles_toml());
+    }
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if args.duration_s.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
+            return 0;
+        }
+    }
 }

@@ -186,7 +186,7 @@ mod tests {
             bids.join(","),
             asks.join(",")
         );
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             format!(r#"{{"stream":"ethusdt@depth@100ms","data":{body}}}"#)
         } else {
             body

@@ -35,6 +35,13 @@ alloy_sol_types::sol! {
         function isCustodianAddress(address custodian) external view returns (bool);
         function isSupportedAsset(address asset) external view returns (bool);
         function stablesDeltaLimit() external view returns (uint128);
+        /// `DelegatedSignerStatus` (0 REJECTED, 1 PENDING, 2 ACCEPTED) of `signer` for `delegator`.
+        function delegatedSigner(address signer, address delegator) external view returns (uint8);
+    }
+
+    /// EIP-1271, called on an `EIP1271` order's benefactor (a smart-contract wallet).
+    interface IErc1271 {
+        function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4);
     }
 
     /// The V2 events the hedger indexes, in the deployed (order_id-first) layout.

@@ -22,6 +22,7 @@ use super::error::ChainError;
 use super::gateway::{chain_status, reason, ChainCore, ChainOutput, ChainRecord, ChainStats};
 use super::keys::TxKey;
 use super::submit::InFlightTx;
+use super::verify::VerifiedOrderSignature;
 
 /// The chain gateway as a cold-thread [`Agent`]: owns a current-thread tokio runtime and drives
 /// one [`ChainCore::poll`] per `poll_interval_ms`, bounded by `poll_budget_ms`.
@@ -162,6 +163,19 @@ impl ChainGateway {
     /// Counters.
     pub fn stats(&self) -> ChainStats {
         self.core.stats
+    }
+
+    /// [`ChainCore::verify_order_signature`], bounded by `poll_budget_ms`.
+    ///
+    /// # Errors
+    /// As [`ChainCore::verify_order_signature`], or [`ChainError::Timeout`].
+    pub fn verify_order_signature(
+        &self,
+        order: &Order,
+        signature: &Signature,
+    ) -> Result<VerifiedOrderSignature, ChainError> {
+        let verify = self.core.verify_order_signature(order, signature);
+        self.runtime.block_on(bounded(self.poll_budget, "verify_order_signature", verify))
     }
 
     /// [`ChainCore::submit_mint`], bounded by `poll_budget_ms`.

@@ -40,6 +40,10 @@ pub enum ChainError {
     /// A key is missing or malformed (the value is never included).
     #[error("key {env_var}: {reason}")]
     Key { env_var: String, reason: &'static str },
+    /// The contract would reject the order's signature (checked off-chain by
+    /// [`super::verify::verify_order_signature`]; nothing was sent).
+    #[error("signature rejected: {0}")]
+    SignatureRejected(super::verify::SignatureRejection),
     /// The order cannot be encoded (field out of its calldata width).
     #[error("order cannot be encoded: {0}")]
     Order(#[from] hedger_core::order::OrderFieldError),
@@ -70,6 +74,16 @@ impl ChainError {
                 | ChainError::Config { .. }
                 | ChainError::Runtime(_)
         )
+    }
+
+    /// What the contract reverts with (or would, for a rejected signature): the decoded revert
+    /// name of [`ChainError::Reverted`], or [`super::verify::SignatureRejection::contract_error`].
+    pub fn contract_error(&self) -> Option<&str> {
+        match self {
+            ChainError::Reverted { error_name, .. } => Some(error_name),
+            ChainError::SignatureRejected(rejection) => rejection.contract_error(),
+            _ => None,
+        }
     }
 
     /// The decoded revert name, if this is a revert.

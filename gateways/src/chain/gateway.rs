@@ -52,6 +52,7 @@ use super::submit::{
     Submitter,
 };
 use super::tracker::{AppendError, ChainTracker, Rollback};
+use super::verify::{verify_order_signature, VerifiedOrderSignature};
 
 /// `ref_id` of a mint capacity update.
 pub const CAPACITY_MINT: u64 = 0;
@@ -461,6 +462,23 @@ impl ChainCore {
             }
             health.on_result(feed, &result, &mut out.msgs);
         }
+    }
+
+    /// Checks `signature` for `order` as the contract's `verifyOrder` would, on the latest block:
+    /// EIP-712 against the benefactor or an `ACCEPTED` delegated signer (read from the
+    /// contract), EIP-1271 by `eth_call` of the benefactor's `isValidSignature`. Sends nothing.
+    ///
+    /// # Errors
+    /// [`ChainError::SignatureRejected`] (with the contract's error name) when the contract
+    /// would revert; [`ChainError::Order`]; transport errors (retryable).
+    pub async fn verify_order_signature(
+        &self,
+        order: &Order,
+        signature: &Signature,
+    ) -> Result<VerifiedOrderSignature, ChainError> {
+        let (chain_id, contract) = (self.config.chain_id, self.config.minting_contract);
+        let latest = alloy_rpc_types_eth::BlockId::latest();
+        verify_order_signature(&self.rpc, chain_id, contract, order, signature, latest).await
     }
 
     /// Sends `mint` (or `mintWETH`) for a signed order with the minter key.

@@ -17,6 +17,8 @@
 //! * [`tracker`] — canonical chain, confirmations and reorgs (sequencer, pure).
 //! * [`capacity`] — remaining per-block capacity and the gatekeeper-disable check.
 //! * [`submit`] — `mint`/`mintWETH`/`redeem`: preflight, gas, nonce, send, receipts.
+//! * [`verify`] — last-look signature check: EIP-712 with on-chain delegated signers, EIP-1271
+//!   through `eth_call` of `isValidSignature`.
 //! * [`chainlink`] — `latestRoundData()`/`decimals()` via `eth_call`, validated and scaled.
 //! * [`gateway`] — [`ChainCore`], the async library (poll steps, records, messages).
 //! * [`agent`] — [`ChainGateway`], the synchronous cold-thread [`Agent`] around it.
@@ -39,6 +41,7 @@ pub mod keys;
 pub mod rpc;
 pub mod submit;
 pub mod tracker;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;
@@ -49,6 +52,7 @@ pub use error::ChainError;
 pub use gateway::{ChainCore, ChainOutput, ChainRecord, ChainStats};
 pub use keys::TxKey;
 pub use rpc::{BlockRef, ChainRpc};
+pub use verify::{SignatureRejection, SignerAuthority, VerifiedOrderSignature};
 
 /// Re-exports so callers (tests, tools) use the same alloy versions as the gateway.
 pub mod reexport {

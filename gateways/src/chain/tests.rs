@@ -21,6 +21,7 @@ use super::keys::TxKey;
 use super::rpc::BlockRef;
 use super::submit::{mint_calldata, redeem_calldata};
 use super::tracker::{AppendError, ChainTracker, Rollback};
+use super::verify::{eip1271_rejection, SignatureRejection};
 
 fn selector(signature: &str) -> [u8; 4] {
     let mut out = [0u8; 4];
@@ -359,4 +360,56 @@ fn submission_calldata_uses_the_v2_selectors() {
     assert_eq!(redeem[..4], [0x75, 0xc8, 0x90, 0xdc]);
     let too_wide = Order { expiry_unix_s: 1 << 120, ..order };
     assert!(mint_calldata(&too_wide, &route, &signature, false).is_err());
+}
+
+/// EIP-1271 answers are judged like the contract's ABI decoder: only a clean `bytes4` word with
+/// the magic value passes; a clean other value is `InvalidEIP1271Signature`; short data or dirty
+/// padding fails decoding (revert without data).
+#[test]
+fn eip1271_answers_are_classified_like_the_contract_decoder() {
+    use hedger_core::order::signing::check_eip1271_return;
+    let wallet = Address::repeat_byte(0x12);
+    let word = |head: [u8; 4], tail: u8| {
+        let mut data = vec![tail; 32];
+        data[..4].copy_from_slice(&head);
+        Bytes::from(data)
+    };
+    let magic = word([0x16, 0x26, 0xba, 0x7e], 0);
+    assert!(check_eip1271_return(&magic).is_ok());
+    let mut longer = magic.to_vec();
+    longer.extend([0xab; 32]);
+    assert!(check_eip1271_return(&longer).is_ok(), "extra return data is ignored, as in Solidity");
+    let rejected = eip1271_rejection(wallet, word([0xff; 4], 0));
+    assert!(matches!(rejected, SignatureRejection::Eip1271Rejected { .. }), "{rejected:?}");
+    assert_eq!(rejected.contract_error(), Some("InvalidEIP1271Signature"));
+    assert_eq!(rejected.rule(), "signature_eip1271_rejected");
+    for malformed in
+        [Bytes::new(), Bytes::from(vec![0x16, 0x26, 0xba, 0x7e]), word([0x16, 0x26, 0xba, 0x7e], 1)]
+    {
+        assert!(check_eip1271_return(&malformed).is_err(), "{malformed}");
+        let rejection = eip1271_rejection(wallet, malformed.clone());
+        assert!(matches!(rejection, SignatureRejection::Eip1271Malformed { .. }), "{malformed}");
+        assert_eq!(rejection.contract_error(), Some(""), "revert without data");
+    }
+}
+
+/// Malformed ECDSA signatures are named with OpenZeppelin 4.9's revert strings (what our
+/// contract's `_recover` and the deployed contract revert with).
+#[test]
+fn ecdsa_rejections_carry_openzeppelin_messages() {
+    use hedger_core::order::SignatureError;
+    let cases = [
+        (SignatureError::InvalidLength { len_bytes: 64 }, "ECDSA: invalid signature length"),
+        (SignatureError::HighS { s: U256::MAX }, "ECDSA: invalid signature 's' value"),
+        (SignatureError::InvalidV { v: 0 }, "ECDSA: invalid signature"),
+        (SignatureError::Unrecoverable, "ECDSA: invalid signature"),
+    ];
+    for (error, message) in cases {
+        let rejection = SignatureRejection::Ecdsa(error.clone());
+        assert_eq!(rejection.contract_error(), Some(message), "{error:?}");
+        assert_eq!(rejection.rule(), error.rule());
+        let chain = super::error::ChainError::from(rejection);
+        assert_eq!(chain.contract_error(), Some(message));
+        assert!(!chain.is_retryable() && !chain.is_terminal() && chain.revert_name().is_none());
+    }
 }
