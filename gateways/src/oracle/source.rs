@@ -174,41 +174,67 @@ impl SourceCore {
         detail: u64,
         out: &mut Outbox,
     ) {
+        if self.changes(track, state) {
+            let count = self.bump(reason_code);
+            self.emit_state(track, state, reason_code, detail, count, out);
+        }
+    }
+
+    /// True when moving `track` to `state` is a change that is allowed.
+    fn changes(&self, track: usize, state: SourceState) -> bool {
         let current = self.tracks[track].state;
         let sticky = current == Some(SourceState::Quarantined) && state != SourceState::Up;
-        if current == Some(state) || (sticky && state != SourceState::Quarantined) {
-            return;
-        }
+        current != Some(state) && !(sticky && state != SourceState::Quarantined)
+    }
+
+    /// Counts one occurrence of `reason_code`; returns the new count.
+    fn bump(&mut self, reason_code: u32) -> u64 {
+        let slot = (reason_code as usize).min(self.reason_counts.len() - 1);
+        self.reason_counts[slot] += 1;
+        self.reason_counts[slot]
+    }
+
+    fn emit_state(
+        &mut self,
+        track: usize,
+        state: SourceState,
+        reason_code: u32,
+        detail: u64,
+        reason_count: u64,
+        out: &mut Outbox,
+    ) {
         self.tracks[track].state = Some(state);
-        let count_slot = (reason_code as usize).min(self.reason_counts.len() - 1);
-        self.reason_counts[count_slot] += 1;
-        let status = GatewayStatus {
-            state,
-            reason_code,
-            reason_count: self.reason_counts[count_slot],
-            detail,
-        };
+        let status = GatewayStatus { state, reason_code, reason_count, detail };
         let mut origin = Origin::new(self.venue, InstrumentId(self.tracks[track].asset));
         origin.recv_tsc = now_tsc();
         out.push(Msg::new(origin, Body::GatewayStatus(status)));
         self.stats.statuses += 1;
     }
 
+    /// Moves every track to `state` as one occurrence of `reason_code`.
+    fn set_all(&mut self, state: SourceState, reason_code: u32, detail: u64, out: &mut Outbox) {
+        if !(0..self.tracks.len()).any(|track| self.changes(track, state)) {
+            return;
+        }
+        let count = self.bump(reason_code);
+        for track in 0..self.tracks.len() {
+            if self.changes(track, state) {
+                self.emit_state(track, state, reason_code, detail, count, out);
+            }
+        }
+    }
+
     /// Rule 1: quarantines every asset of the source and starts the hold.
     pub fn quarantine(&mut self, reason_code: u32, detail: u64, now_ms: u64, out: &mut Outbox) {
         self.stats.verify_failures += 1;
         self.quarantine_until_ms = now_ms.saturating_add(self.quarantine_hold_ms);
-        for track in 0..self.tracks.len() {
-            self.set_state(track, SourceState::Quarantined, reason_code, detail, out);
-        }
+        self.set_all(SourceState::Quarantined, reason_code, detail, out);
     }
 
     /// Rule 4: a transport failure marks every asset `Down`.
     pub fn down(&mut self, reason_code: u32, detail: u64, out: &mut Outbox) {
         self.stats.transport_failures += 1;
-        for track in 0..self.tracks.len() {
-            self.set_state(track, SourceState::Down, reason_code, detail, out);
-        }
+        self.set_all(SourceState::Down, reason_code, detail, out);
     }
 
     /// Rule 3: assets without a fresh price for their max age go `Stale`.
@@ -274,17 +300,24 @@ mod tests {
         core.quarantine(reason::VERIFY_MERKLE, 0, 10, &mut out);
         core.quarantine(reason::VERIFY_MERKLE, 0, 11, &mut out);
         assert_eq!(out.len(), 2, "one status per asset, once");
+        let counts: Vec<u64> = std::iter::from_fn(|| out.pop())
+            .map(|msg| match msg.body() {
+                Ok(Body::GatewayStatus(status)) => status.reason_count,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(counts, [1, 1], "one occurrence, reported for each asset");
         core.down(reason::CONNECT, 0, &mut out);
         core.check_stale(5_000, &mut out);
-        assert_eq!(out.len(), 2, "quarantine is sticky");
+        assert_eq!(out.len(), 0, "quarantine is sticky");
         let price = OraclePrice { price_e8: 1, conf_e8: 0, publish_time_ms: 100, signer_count: 3 };
         core.publish(0, price, 100, &mut out);
-        assert_eq!((out.len(), core.stats.prices_withheld), (2, 1), "held");
+        assert_eq!((out.len(), core.stats.prices_withheld), (0, 1), "held");
         core.publish(0, price, 600, &mut out);
-        assert_eq!(out.len(), 4, "Up status then the price");
+        assert_eq!(out.len(), 2, "Up status then the price");
         assert_eq!(core.state_of(0), Some(SourceState::Up));
         core.publish(0, price, 700, &mut out);
-        assert_eq!(out.len(), 4, "same publish time is not republished");
+        assert_eq!(out.len(), 2, "same publish time is not republished");
         core.check_stale(1_101, &mut out);
         assert_eq!(core.state_of(0), Some(SourceState::Stale));
     }
