@@ -83,3 +83,48 @@ fn recorded_session_replays_deterministically_and_survives_a_torn_tail() {
     let after = replay(dir.path());
     assert!(after["messages"].as_u64().unwrap() > torn["messages"].as_u64().unwrap());
 }
+
+/// `hedger sim` as a separate process: its Binance simulator serves `hedger record` over TLS
+/// with the certificate it wrote out.
+#[test]
+fn hedger_sim_serves_binance_to_hedger_record() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("sim.pem");
+    let mut sim = Command::new(HEDGER)
+        .args(["sim", "--oracles", "none", "--duration-s", "20", "--cert-out"])
+        .arg(&cert)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn hedger sim");
+    let mut line = String::new();
+    std::io::BufReader::new(sim.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let described: Value = serde_json::from_str(&line).expect("sim prints its addresses");
+    let binance = &described["binance-usdm"];
+    assert_eq!(binance["tls"], true);
+    let out = Command::new(HEDGER)
+        .args(["record", "--venue", "binance-usdm", "--symbols", "BTCUSDT", "--duration-s", "1"])
+        .args([
+            "--ws-url",
+            binance["ws_url"].as_str().unwrap(),
+            "--rest-url",
+            binance["rest_url"].as_str().unwrap(),
+        ])
+        .arg("--output")
+        .arg(dir.path().join("journal"))
+        .arg("--ca-cert")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = replay(dir.path());
+    assert_eq!(summary["books"]["BTCUSDT"]["state"], "valid", "{summary}");
+    let unknown = Command::new(HEDGER)
+        .args(["sim", "--venues", "kraken", "--oracles", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown venue \"kraken\""));
+}

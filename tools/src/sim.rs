@@ -52,6 +52,18 @@ pub struct SimArgs {
     /// Stop by itself after this many seconds.
     #[arg(long)]
     pub duration_s: Option<u64>,
+    /// Venue simulators to run: comma-separated `binance-usdm` (default; `none`).
+    #[arg(long, default_value = "binance-usdm")]
+    pub venues: String,
+    /// Port of the Binance USDⓈ-M simulator (REST and websocket on one port; 0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub binance_port: u16,
+    /// Serve venues over plain TCP instead of TLS (debugging).
+    #[arg(long)]
+    pub plain: bool,
+    /// Write the venue simulators' self-signed certificate (PEM) here, for `--ca-cert`.
+    #[arg(long)]
+    pub cert_out: Option<std::path::PathBuf>,
 }
 
 impl Default for SimArgs {
@@ -66,6 +78,10 @@ impl Default for SimArgs {
             faults: Vec::new(),
             print_config: false,
             duration_s: None,
+            venues: "binance-usdm".to_owned(),
+            binance_port: 0,
+            plain: false,
+            cert_out: None,
         }
     }
 }
@@ -76,6 +92,8 @@ pub struct RunningSims {
     pub pyth: Option<(Arc<HermesSim>, HttpServer)>,
     /// The RedStone simulator and its server.
     pub redstone: Option<(Arc<RedstoneSim>, HttpServer)>,
+    /// The Binance USDⓈ-M simulator.
+    pub binance: Option<crate::venue_sim::binance::BinanceSim>,
 }
 
 /// Why the simulators could not start.
@@ -83,12 +101,44 @@ pub struct RunningSims {
 pub enum SimError {
     #[error("--oracles: unknown component {0:?} (pyth, redstone, none)")]
     Component(String),
+    #[error("--venues: unknown venue {0:?} (binance-usdm, none; bybit, okx and deribit simulators are not built yet)")]
+    Venue(String),
+    #[error("--cert-out {path}: {source}")]
+    CertOut { path: std::path::PathBuf, source: std::io::Error },
     #[error("--fault {0:?}: expected SOURCE:KIND with SOURCE pyth|redstone and KIND bad-signature|too-few-signers|stale-timestamp|wrong-proof|stall")]
     Fault(String),
     #[error("--bind {0:?}: simulators bind to loopback only")]
     NotLoopback(String),
     #[error("cannot bind {what}: {source}")]
     Bind { what: &'static str, source: std::io::Error },
+}
+
+fn start_venues(args: &SimArgs, running: &mut RunningSims) -> Result<(), SimError> {
+    for component in args.venues.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        match component {
+            "binance-usdm" => {
+                let ip = if args.bind == "localhost" { "127.0.0.1" } else { args.bind.as_str() };
+                let ip: std::net::IpAddr =
+                    ip.parse().map_err(|_| SimError::NotLoopback(args.bind.clone()))?;
+                let cfg = crate::venue_sim::binance::BinanceSimConfig {
+                    bind: std::net::SocketAddr::new(ip, args.binance_port),
+                    tls: !args.plain,
+                    seed: args.seed,
+                    ..Default::default()
+                };
+                let sim = crate::venue_sim::binance::BinanceSim::start(cfg)
+                    .map_err(|source| SimError::Bind { what: "the Binance simulator", source })?;
+                if let Some(path) = &args.cert_out {
+                    std::fs::write(path, &sim.cert_pem)
+                        .map_err(|source| SimError::CertOut { path: path.clone(), source })?;
+                }
+                running.binance = Some(sim);
+            }
+            "none" => {}
+            other => return Err(SimError::Venue(other.to_owned())),
+        }
+    }
+    Ok(())
 }
 
 /// Starts the selected simulators.
@@ -111,7 +161,8 @@ pub fn start(args: &SimArgs) -> Result<RunningSims, SimError> {
         }
     }
     let faults = parse_faults(&args.faults)?;
-    let mut running = RunningSims { pyth: None, redstone: None };
+    let mut running = RunningSims { pyth: None, redstone: None, binance: None };
+    start_venues(args, &mut running)?;
     if want_pyth {
         let sim = Arc::new(HermesSim::new(args.seed, market::default_assets(), args.interval_ms));
         apply_faults(&sim.faults, &faults, "pyth");
@@ -161,6 +212,14 @@ impl RunningSims {
                 "guardian_set_index": SIM_GUARDIAN_SET_INDEX,
                 "quorum": SIM_QUORUM,
                 "signers": set.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+        }
+        if let Some(sim) = &self.binance {
+            out["binance-usdm"] = serde_json::json!({
+                "ws_url": sim.ws_url(),
+                "rest_url": sim.rest_url(),
+                "tls": sim.tls,
+                "symbols": ["BTCUSDT", "ETHUSDT"],
             });
         }
         if let Some((sim, server)) = &self.redstone {
