@@ -13,4 +13,4 @@ pub mod ring;
 pub mod runtime;
 pub mod telemetry;
 
-pub use ring::{ring, HopStamped, RingConsumer, RingProducer};
+pub use ring::{ring, ring_sampled, HopStamped, RingConsumer, RingProducer, HOP_SAMPLE_EVERY};

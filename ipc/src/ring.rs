@@ -39,9 +39,19 @@ impl HopStamped for Msg {
     }
 }
 
+/// Messages per hop-latency sample by default: one in 16 is stamped and recorded.
+///
+/// Stamping costs one TSC read on each side (~14 ns of latency each on this machine, on the
+/// path of the message); sampling keeps the histogram representative at a sixteenth of the cost.
+/// `hop_count` in telemetry counts the sampled messages.
+pub const HOP_SAMPLE_EVERY: u64 = 16;
+
 /// The producing end.
 pub struct RingProducer<T> {
     inner: rtrb::Producer<T>,
+    /// `HOP_SAMPLE_EVERY - 1` (a power of two minus one): message `n` is stamped when
+    /// `n & hop_sample_mask == 0`.
+    hop_sample_mask: u64,
     stats: RingProducerStats,
     pushed: u64,
     full_stalls: u64,
@@ -77,12 +87,31 @@ pub fn ring<T: HopStamped>(
     name: &str,
     capacity: usize,
 ) -> Result<(RingProducer<T>, RingConsumer<T>), TelemetryError> {
+    ring_sampled(telemetry, name, capacity, HOP_SAMPLE_EVERY)
+}
+
+/// [`ring`] with a hop-latency sample every `hop_sample_every` messages (rounded up to a power
+/// of two; 1 stamps every message).
+///
+/// # Errors
+/// [`TelemetryError::Full`] when the telemetry file has no ring slot left.
+///
+/// # Panics
+/// If `capacity` is 0.
+pub fn ring_sampled<T: HopStamped>(
+    telemetry: &Arc<TelemetryFile>,
+    name: &str,
+    capacity: usize,
+    hop_sample_every: u64,
+) -> Result<(RingProducer<T>, RingConsumer<T>), TelemetryError> {
     assert!(capacity > 0, "ring {name} needs a capacity");
+    let hop_sample_mask = hop_sample_every.max(1).next_power_of_two() - 1;
     let (producer_stats, consumer_stats) =
         telemetry.register_ring(name, capacity, std::mem::size_of::<T>())?;
     let (inner_producer, inner_consumer) = RingBuffer::new(capacity);
     let producer = RingProducer {
         inner: inner_producer,
+        hop_sample_mask,
         stats: producer_stats,
         pushed: 0,
         full_stalls: 0,
@@ -107,7 +136,8 @@ impl<T: HopStamped> RingProducer<T> {
     /// `PushError::Full(msg)` hands the message back when the ring is full.
     #[inline]
     pub fn push(&mut self, mut msg: T) -> Result<(), PushError<T>> {
-        msg.set_hop_tsc(now_tsc());
+        let stamp = if self.pushed & self.hop_sample_mask == 0 { now_tsc() } else { 0 };
+        msg.set_hop_tsc(stamp);
         match self.inner.push(msg) {
             Ok(()) => {
                 self.pushed += 1;
@@ -145,9 +175,10 @@ impl<T: HopStamped> RingProducer<T> {
             unreachable!("ring lost free slots it owned");
         };
         let tsc = now_tsc();
-        let written = chunk.fill_from_iter(msgs[..count].iter().map(|m| {
+        let (first, mask) = (self.pushed, self.hop_sample_mask);
+        let written = chunk.fill_from_iter(msgs[..count].iter().enumerate().map(|(i, m)| {
             let mut m = *m;
-            m.set_hop_tsc(tsc);
+            m.set_hop_tsc(if (first + i as u64) & mask == 0 { tsc } else { 0 });
             m
         }));
         assert_eq!(written, count);
@@ -205,12 +236,15 @@ impl<T: HopStamped> RingConsumer<T> {
             return None;
         }
         let msg = self.inner.pop().ok()?;
-        let tsc = now_tsc();
-        if self.pending_hops_len == PENDING_HOPS_MAX {
-            self.flush_telemetry();
+        let stamp = msg.hop_tsc();
+        if stamp != 0 {
+            let tsc = now_tsc();
+            if self.pending_hops_len == PENDING_HOPS_MAX {
+                self.flush_telemetry();
+            }
+            self.pending_hops[self.pending_hops_len] = tsc.saturating_sub(stamp);
+            self.pending_hops_len += 1;
         }
-        self.pending_hops[self.pending_hops_len] = tsc.saturating_sub(msg.hop_tsc());
-        self.pending_hops_len += 1;
         self.known_ready -= 1;
         self.popped += 1;
         self.stats.store_popped(self.popped, self.hwm);
@@ -247,11 +281,13 @@ impl<T: HopStamped> RingConsumer<T> {
         out[first.len()..count].copy_from_slice(second);
         chunk.commit_all();
         let tsc = now_tsc();
-        let pending = &mut self.pending_hops[self.pending_hops_len..self.pending_hops_len + count];
-        for (slot, msg) in pending.iter_mut().zip(&out[..count]) {
-            *slot = tsc.saturating_sub(msg.hop_tsc());
+        for msg in &out[..count] {
+            let stamp = msg.hop_tsc();
+            if stamp != 0 {
+                self.pending_hops[self.pending_hops_len] = tsc.saturating_sub(stamp);
+                self.pending_hops_len += 1;
+            }
         }
-        self.pending_hops_len += count;
         self.known_ready -= count;
         self.popped += count as u64;
         self.stats.store_popped(self.popped, self.hwm);
@@ -305,7 +341,7 @@ mod tests {
     #[test]
     fn full_ring_hands_the_message_back_and_counts_one_stall_per_episode() {
         let (_dir, tel) = telemetry();
-        let (mut tx, mut rx) = ring::<Msg>(&tel, "t", 2).unwrap();
+        let (mut tx, mut rx) = ring_sampled::<Msg>(&tel, "t", 2, 1).unwrap();
         tx.push(msg(1)).unwrap();
         tx.push(msg(2)).unwrap();
         let Err(PushError::Full(back)) = tx.push(msg(3)) else { panic!("ring should be full") };
@@ -320,6 +356,22 @@ mod tests {
         let snap = TelemetryReader::open(tel.path()).unwrap().snapshot();
         let r = &snap.rings[0];
         assert_eq!((r.pushed, r.popped, r.full_stalls, r.hwm, r.hop_count), (3, 1, 2, 2, 1));
+    }
+
+    #[test]
+    fn one_message_in_sixteen_is_stamped_by_default() {
+        let (_dir, tel) = telemetry();
+        let (mut tx, mut rx) = ring::<Msg>(&tel, "s", 64).unwrap();
+        for i in 0..32 {
+            tx.push(msg(i)).unwrap();
+        }
+        let mut out = [Msg::EMPTY; 32];
+        assert_eq!(rx.pop_into(&mut out), 32);
+        let stamped: Vec<u64> = out.iter().filter(|m| m.hop_tsc != 0).map(seq_of).collect();
+        assert_eq!(stamped, [0, 16]);
+        assert!(rx.pop().is_none());
+        let snap = TelemetryReader::open(tel.path()).unwrap().snapshot();
+        assert_eq!((snap.rings[0].popped, snap.rings[0].hop_count), (32, 2));
     }
 
     #[test]
@@ -350,7 +402,7 @@ mod tests {
     fn concurrent_stress_loses_and_duplicates_nothing() {
         const COUNT: u64 = 2_000_000;
         let (_dir, tel) = telemetry();
-        let (mut tx, mut rx) = ring::<Msg>(&tel, "stress", 64).unwrap();
+        let (mut tx, mut rx) = ring_sampled::<Msg>(&tel, "stress", 64, 1).unwrap();
         let producer = std::thread::spawn(move || {
             let mut next = 0u64;
             let mut batch = [Msg::EMPTY; 16];
