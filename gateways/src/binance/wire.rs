@@ -45,7 +45,7 @@ impl BinanceParser {
     /// # Errors
     /// [`WireError`] naming the field that is missing or malformed; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
-        if self.fast_path && super::fast::scan_depth_update(bytes, out) == Some(true) {
+        if self.fast_path && super::fast::scan_depth_update(bytes, out).is_some() {
             return Ok(());
         }
         out.clear();

@@ -278,9 +278,18 @@ fn binance_normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
 /// # Errors
 /// The simulator or gateway could not start.
 pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, String> {
+    let available = hedger_ipc::runtime::available_cores();
+    let cpus = match args.cpus.as_slice() {
+        [a, b] => [*a, *b],
+        _ if available.len() >= 2 => [available[0], available[1]],
+        _ => return Err(format!("need two CPUs, have {available:?}")),
+    };
+    // The simulator shares the gateway's CPU: its work can only delay the gateway's socket read,
+    // which happens before `recv_tsc` is stamped, so the measured path stays network-free.
     let sim = BinanceSim::start(BinanceSimConfig {
         tls: false,
         tick_interval_ms: args.tick_interval_ms,
+        pin_cpu: Some(cpus[0]),
         ..BinanceSimConfig::default()
     })
     .map_err(|e| e.to_string())?;
@@ -294,12 +303,6 @@ pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, St
         vec![("BTCUSDT".to_string(), InstrumentId(0)), ("ETHUSDT".to_string(), InstrumentId(1))];
     let cfg = BinanceSessionConfig::new(&sim.ws_url(), &sim.rest_url(), symbols);
     let mut gateway = BinanceGateway::new(cfg, tx, 1).map_err(|e| e.to_string())?;
-    let available = hedger_ipc::runtime::available_cores();
-    let cpus = match args.cpus.as_slice() {
-        [a, b] => [*a, *b],
-        _ if available.len() >= 2 => [available[0], available[1]],
-        _ => return Err(format!("need two CPUs, have {available:?}")),
-    };
     let stop = Arc::new(AtomicBool::new(false));
     let gateway_stop = Arc::clone(&stop);
     let gateway_thread = spawn_pinned(cpus[0], move || {

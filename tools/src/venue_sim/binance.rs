@@ -35,6 +35,8 @@ pub struct BinanceSimConfig {
     pub symbols: Vec<String>,
     pub seed: u64,
     pub tick_interval_ms: u64,
+    /// Pin the simulator thread to this CPU (benchmarks keep it off the measured threads).
+    pub pin_cpu: Option<usize>,
 }
 
 impl Default for BinanceSimConfig {
@@ -45,6 +47,7 @@ impl Default for BinanceSimConfig {
             symbols: vec!["BTCUSDT".to_string(), "ETHUSDT".to_string()],
             seed: 7,
             tick_interval_ms: 10,
+            pin_cpu: None,
         }
     }
 }
@@ -367,7 +370,11 @@ impl BinanceSim {
         let faults = Arc::new(Faults::default());
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let (m, f) = (Arc::clone(&market), Arc::clone(&faults));
+        let pin_cpu = cfg.pin_cpu;
         let thread = std::thread::Builder::new().name("sim-binance".into()).spawn(move || {
+            if let Some(cpu) = pin_cpu {
+                crate::bench::pin::pin_current(cpu);
+            }
             runtime.block_on(async move {
                 let (feed, _) = broadcast::channel::<Arc<WsOut>>(65_536);
                 let venue: Arc<dyn SimVenue> = Arc::new(Venue { market: Arc::clone(&m) });
