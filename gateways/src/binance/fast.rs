@@ -255,22 +255,19 @@ mod tests {
             for bytes in inputs {
                 let mut fast = ParsedFrame::new();
                 let slow = general(&bytes);
-                match scan_depth_update(&bytes, &mut fast) {
-                    Some(()) => {
-                        answered += 1;
-                        let slow = slow.unwrap_or_else(|e| {
-                            panic!(
-                                "scanner accepted what simd-json rejects ({e}): {}",
-                                String::from_utf8_lossy(&bytes)
-                            )
-                        });
-                        assert!(
-                            same(&fast, &slow),
-                            "frames differ for {}",
+                if scan_depth_update(&bytes, &mut fast).is_some() {
+                    answered += 1;
+                    let slow = slow.unwrap_or_else(|e| {
+                        panic!(
+                            "scanner accepted what simd-json rejects ({e}): {}",
                             String::from_utf8_lossy(&bytes)
-                        );
-                    }
-                    None => {}
+                        )
+                    });
+                    assert!(
+                        same(&fast, &slow),
+                        "frames differ for {}",
+                        String::from_utf8_lossy(&bytes)
+                    );
                 }
             }
         }
