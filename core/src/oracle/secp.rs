@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use k256::ecdsa::Signature;
 use sha3::{Digest, Keccak256};
 
 /// keccak-256 of `data` (the Ethereum variant, not NIST SHA3-256).
@@ -105,13 +105,19 @@ pub fn recover_address(
     if signature.normalize_s().is_some() {
         return Err(SignatureError::HighS);
     }
-    let recovery = RecoveryId::from_byte(recovery_id)
-        .ok_or(SignatureError::InvalidRecoveryId { v: recovery_id })?;
-    let key = VerifyingKey::recover_from_prehash(digest, &signature, recovery)
+    // k256 validated the scalars and the low-s rule above; libsecp256k1 does the recovery.
+    let recovery = secp256k1::ecdsa::RecoveryId::try_from(i32::from(recovery_id))
+        .map_err(|_| SignatureError::InvalidRecoveryId { v: recovery_id })?;
+    let mut compact = [0u8; 64];
+    compact[..32].copy_from_slice(r);
+    compact[32..].copy_from_slice(s);
+    let recoverable = secp256k1::ecdsa::RecoverableSignature::from_compact(&compact, recovery)
+        .map_err(|_| SignatureError::InvalidScalars)?;
+    let key = secp256k1::SECP256K1
+        .recover_ecdsa(&secp256k1::Message::from_digest(*digest), &recoverable)
         .map_err(|_| SignatureError::RecoveryFailed)?;
-    let point = key.to_encoded_point(false);
+    let point = key.serialize_uncompressed();
     let xy: &[u8; 64] = point
-        .as_bytes()
         .get(1..)
         .and_then(|tail| tail.try_into().ok())
         .ok_or(SignatureError::RecoveryFailed)?;
