@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const contractsDir = path.dirname(new URL(import.meta.url).pathname);
-const require = createRequire(path.join(contractsDir, '..', '.tools', 'package.json'));
+const require = createRequire(path.join(process.env.HEDGER_TOOLS_DIR || path.join(contractsDir, '..', '.tools'), 'package.json'));
 const solc = require('solc');
 
 const srcDir = path.join(contractsDir, 'src');

@@ -5,4 +5,4 @@ set -euo pipefail
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT_DIR/scripts/install-chain-tools.sh" >/dev/null
 cd "$ROOT_DIR/contracts"
-"$ROOT_DIR/.tools/bin/forge" test "$@"
+"${HEDGER_TOOLS_DIR:-$ROOT_DIR/.tools}/bin/forge" test "$@"
