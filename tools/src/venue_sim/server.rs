@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 use super::Faults;
+use hedger_gateways::ws::http::header;
 
 /// One websocket message fanned out to subscribers.
 #[derive(Debug)]
@@ -87,13 +88,6 @@ async fn read_head(stream: &mut Box<dyn IoStream>) -> Option<String> {
         buf.push(byte[0]);
     }
     Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().skip(1).find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
-    })
 }
 
 async fn connection(
