@@ -28,11 +28,11 @@ use hedger_core::order::{
 };
 use hedger_gateways::chain::chainlink::{reason as cl_reason, ChainlinkFeedConfig};
 use hedger_gateways::chain::events::ChainLogEvent;
-use hedger_gateways::chain::gateway::{reason as chain_reason, CAPACITY_MINT, CAPACITY_REDEEM};
+use hedger_gateways::chain::gateway::reason as chain_reason;
 use hedger_gateways::chain::submit::SubmissionOutcome;
 use hedger_gateways::chain::{
-    ChainAssetConfig, ChainConfig, ChainError, ChainGateway, ChainRecord, SignatureRejection,
-    SignerAuthority, TxKey, VerifiedOrderSignature,
+    ChainAssetConfig, ChainConfig, ChainError, ChainGateway, ChainKeys, ChainRecord,
+    SignatureRejection, SignerAuthority, VerifiedOrderSignature,
 };
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
@@ -42,6 +42,8 @@ const CHAIN_ID: u64 = 31_337;
 const ADMIN_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const MINTER_KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const BENEFACTOR_KEY: &str = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9e8f4e0b3f65a";
+/// Holds `REDEEMER_ROLE` only (the minter key holds `MINTER_ROLE` only).
+const REDEEMER_KEY: &str = "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 const GATEKEEPER_KEY: &str = "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 const STRANGER_KEY: &str = "00000000000000000000000000000000000000000000000000000000000b0b0b";
 /// Owner of the EIP-1271 smart wallet (MockSmartWallet) in the signature tests.
@@ -195,7 +197,14 @@ impl World {
         let anvil = Anvil::start();
         let rt = runtime();
         let mut wallet = EthereumWallet::from(signer(ADMIN_KEY));
-        for key in [MINTER_KEY, BENEFACTOR_KEY, GATEKEEPER_KEY, STRANGER_KEY, WALLET_OWNER_KEY] {
+        for key in [
+            MINTER_KEY,
+            REDEEMER_KEY,
+            BENEFACTOR_KEY,
+            GATEKEEPER_KEY,
+            STRANGER_KEY,
+            WALLET_OWNER_KEY,
+        ] {
             wallet.register_signer(signer(key));
         }
         let url = anvil.url.parse().expect("url");
@@ -231,7 +240,7 @@ impl World {
 
     async fn setup(&mut self) {
         let admin = address_of(ADMIN_KEY);
-        for key in [MINTER_KEY, BENEFACTOR_KEY, GATEKEEPER_KEY, STRANGER_KEY] {
+        for key in [MINTER_KEY, REDEEMER_KEY, BENEFACTOR_KEY, GATEKEEPER_KEY, STRANGER_KEY] {
             self.set_balance(address_of(key)).await;
         }
         self.usde = self.deploy_contract("USDe", admin.abi_encode()).await;
@@ -277,7 +286,7 @@ impl World {
         let minter = address_of(MINTER_KEY);
         for (role, account) in [
             ("MINTER_ROLE", minter),
-            ("REDEEMER_ROLE", minter),
+            ("REDEEMER_ROLE", address_of(REDEEMER_KEY)),
             ("GATEKEEPER_ROLE", address_of(GATEKEEPER_KEY)),
         ] {
             let call = IAdmin::grantRoleCall { role: keccak256(role), account };
@@ -420,19 +429,33 @@ impl World {
         }
     }
 
-    /// A gateway with the minter key taken from a per-test environment variable.
+    /// A gateway with the minter and redeemer keys taken from per-test environment variables.
     fn gateway(&self, confirmations: u64, test_name: &str) -> (ChainGateway, RingConsumer<Msg>) {
+        self.gateway_with_redeemer(confirmations, test_name, REDEEMER_KEY)
+    }
+
+    /// As [`World::gateway`], with `redeemer_key` loaded as the redeemer.
+    fn gateway_with_redeemer(
+        &self,
+        confirmations: u64,
+        test_name: &str,
+        redeemer_key: &str,
+    ) -> (ChainGateway, RingConsumer<Msg>) {
         let env_var = format!("HEDGER_TEST_MINTER_KEY_{}", test_name.to_uppercase());
-        // SAFETY-free in edition 2021; each test uses its own variable name.
+        let redeemer_env = format!("HEDGER_TEST_REDEEMER_KEY_{}", test_name.to_uppercase());
+        // SAFETY-free in edition 2021; each test uses its own variable names.
         std::env::set_var(&env_var, format!("0x{MINTER_KEY}"));
-        let key = TxKey::from_env(&env_var, "minter").expect("minter key");
-        let debug = format!("{key:?}");
-        assert!(!debug.contains(MINTER_KEY) && debug.contains("redacted"), "{debug}");
+        std::env::set_var(&redeemer_env, redeemer_key);
         let (tx, rx) =
             hedger_ipc::ring::<Msg>(&self.telemetry, &format!("chain-{test_name}"), 4096)
                 .expect("ring");
-        let config = self.config(confirmations, &env_var);
-        let gateway = ChainGateway::start(config, Some(key), tx).expect("gateway start");
+        let mut config = self.config(confirmations, &env_var);
+        config.redeemer_key_env = Some(redeemer_env);
+        let keys = ChainKeys::from_env(&config).expect("keys");
+        let debug = format!("{keys:?}");
+        assert!(!debug.contains(MINTER_KEY) && debug.contains("redacted"), "{debug}");
+        assert!(!debug.contains(redeemer_key), "{debug}");
+        let gateway = ChainGateway::start(config, keys, tx).expect("gateway start");
         (gateway, rx)
     }
 
@@ -531,16 +554,14 @@ fn mint_and_redeem_end_to_end() {
     let (mut gateway, mut rx) = world.gateway(2, "e2e");
     gateway.poll_now(world.now_s()).expect("first poll");
     let msgs = drain(&mut rx);
-    let capacity = chain_events(&msgs, ChainEventKind::CapacityUpdate);
-    let mint_capacity: Vec<_> =
-        capacity.iter().filter(|(_, e)| e.ref_id == CAPACITY_MINT).collect();
-    assert_eq!(mint_capacity.len(), 1, "{capacity:?}");
+    let mint_capacity = chain_events(&msgs, ChainEventKind::MintCapacity);
+    let redeem_capacity = chain_events(&msgs, ChainEventKind::RedeemCapacity);
+    assert_eq!(mint_capacity.len(), 1, "{mint_capacity:?}");
     assert_eq!(mint_capacity[0].0, InstrumentId(USDT_INSTRUMENT));
     assert_eq!(mint_capacity[0].1.amount, ASSET_MINT_CAP_USDE, "min(asset cap, global cap)");
     assert_eq!(mint_capacity[0].1.block_number, world.head() + 1);
-    assert!(capacity
-        .iter()
-        .any(|(_, e)| e.ref_id == CAPACITY_REDEEM && e.amount == REDEEM_CAP_USDE));
+    assert_eq!(redeem_capacity.len(), 1, "{redeem_capacity:?}");
+    assert_eq!(redeem_capacity[0].1.amount, REDEEM_CAP_USDE);
 
     // Mint 1.000001 USDT -> 1 USDe, split 60/40 with the remainder on the last leg.
     let collateral = 1_000_001u128;
@@ -780,7 +801,7 @@ fn disable_mint_redeem_is_detected_within_one_block() {
     let disabled = chain_events(&msgs, ChainEventKind::MintingDisabled);
     assert_eq!(disabled.len(), 1, "{msgs:?}");
     assert_eq!(disabled[0].1.block_number, disabled_block, "detected at the block of the call");
-    let capacity = chain_events(&msgs, ChainEventKind::CapacityUpdate);
+    let capacity = chain_events(&msgs, ChainEventKind::MintCapacity);
     assert!(!capacity.is_empty() && capacity.iter().all(|(_, e)| e.amount == 0), "{capacity:?}");
     assert!(msgs.iter().all(|m| m.venue == VenueId::Chain as u8));
     let all = records(&mut gateway);
@@ -874,7 +895,7 @@ fn chainlink_round_is_read_and_bad_rounds_rejected() {
     config.minter_key_env = None;
     config.chainlink = vec![world.feed_config(3_600)];
     let (tx, mut rx) = hedger_ipc::ring::<Msg>(&world.telemetry, "chainlink", 1024).expect("ring");
-    let mut gateway = ChainGateway::start(config, None, tx).expect("gateway");
+    let mut gateway = ChainGateway::start(config, ChainKeys::default(), tx).expect("gateway");
     let poll = |gateway: &mut ChainGateway, rx: &mut RingConsumer<Msg>| {
         gateway.poll_now(world.now_s()).expect("poll");
         drain(rx).into_iter().filter(|m| m.venue == VenueId::Chainlink as u8).collect::<Vec<_>>()
@@ -935,14 +956,14 @@ fn wrong_chain_and_dead_node_are_typed_errors() {
     config.minter_key_env = None;
     config.chain_id = 1;
     let (tx, _rx) = hedger_ipc::ring::<Msg>(&telemetry, "wrong-chain", 16).expect("ring");
-    let error = ChainGateway::start(config, None, tx).expect_err("wrong chain");
+    let error = ChainGateway::start(config, ChainKeys::default(), tx).expect_err("wrong chain");
     assert!(matches!(error, ChainError::WrongChain { expected: 1, found: CHAIN_ID }), "{error:?}");
     assert!(error.is_terminal());
 
     let mut config = world.config(1, "unused");
     config.minter_key_env = None;
     let (tx, mut rx) = hedger_ipc::ring::<Msg>(&telemetry, "dead-node", 16).expect("ring");
-    let mut gateway = ChainGateway::start(config, None, tx).expect("gateway");
+    let mut gateway = ChainGateway::start(config, ChainKeys::default(), tx).expect("gateway");
     gateway.poll_now(world.now_s()).expect("poll");
     drop(world); // kills anvil
     let started = Instant::now();
@@ -1193,4 +1214,39 @@ fn delegated_signer_counts_only_when_accepted() {
     let next = usdt_order(&world, "rfq-delegate-2", 72, 1_000_000, E18);
     let next_signature = sign(&world, &next, STRANGER_KEY);
     assert_eq!(refused(&mut gateway, &next, &next_signature), DelegatedSignerStatus::Rejected);
+}
+
+/// Each key has exactly its role: with the minter key loaded as the redeemer too, `redeem` is
+/// refused in the pre-flight (nothing is sent) because that account lacks `REDEEMER_ROLE`; the
+/// redeemer key in turn cannot mint. Without a redeemer key, a redeem is a typed key error.
+#[test]
+fn minter_and_redeemer_keys_keep_their_roles() {
+    let world = World::deploy();
+    let (mut gateway, _rx) = world.gateway_with_redeemer(1, "roles_same", MINTER_KEY);
+    let mut redeem = usdt_order(&world, "roles-redeem", 41, 499_000, E18 / 2);
+    redeem.order_type = OrderType::Redeem;
+    let signature = sign(&world, &redeem, BENEFACTOR_KEY);
+    let error = gateway.submit_redeem(&redeem, &signature, 1).expect_err("minter cannot redeem");
+    assert!(matches!(error, ChainError::Reverted { .. }), "{error:?}");
+    assert!(gateway.core().in_flight().is_empty(), "nothing was sent");
+
+    let mut config = world.config(1, "HEDGER_TEST_MINTER_KEY_ROLES_SAME");
+    config.minter_key_env = Some("HEDGER_TEST_REDEEMER_KEY_ROLES_ONLY".into());
+    std::env::set_var("HEDGER_TEST_REDEEMER_KEY_ROLES_ONLY", REDEEMER_KEY);
+    let keys = ChainKeys::from_env(&config).expect("keys");
+    let (tx, _rx2) = hedger_ipc::ring::<Msg>(&world.telemetry, "roles-swapped", 64).expect("ring");
+    let mut swapped = ChainGateway::start(config, keys, tx).expect("gateway");
+    let order = usdt_order(&world, "roles-mint", 42, 1_000_000, E18);
+    let error = swapped
+        .submit_mint(
+            &order,
+            &custody_route(&world),
+            &sign(&world, &order, BENEFACTOR_KEY),
+            false,
+            1,
+        )
+        .expect_err("redeemer cannot mint");
+    assert!(matches!(error, ChainError::Reverted { .. }), "{error:?}");
+    let error = swapped.submit_redeem(&redeem, &signature, 2).expect_err("no redeemer key");
+    assert!(matches!(error, ChainError::Key { .. }), "{error:?}");
 }

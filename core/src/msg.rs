@@ -288,8 +288,15 @@ pub enum ChainEventKind {
     Redeem = 1,
     CustodyTransfer = 2,
     Erc20Transfer = 3,
-    CapacityUpdate = 4,
+    /// Remaining per-block mint capacity of an asset (`amount` = USDe base units, `block_number` =
+    /// the block it applies to).
+    MintCapacity = 4,
+    /// The global mint cap turned zero (the gatekeeper's `disableMintRedeem`, or an admin).
     MintingDisabled = 5,
+    /// Remaining per-block redeem capacity of an asset, as [`ChainEventKind::MintCapacity`].
+    RedeemCapacity = 6,
+    /// The global mint cap is non-zero again after [`ChainEventKind::MintingDisabled`].
+    MintingEnabled = 7,
 }
 
 /// An on-chain event; the full record stays on the cold thread under `ref_id`.
@@ -527,9 +534,18 @@ fn decode_order_status(flags: u8) -> Option<OrderStatus> {
 
 fn decode_chain_event_kind(flags: u8) -> Option<ChainEventKind> {
     use ChainEventKind::*;
-    [Mint, Redeem, CustodyTransfer, Erc20Transfer, CapacityUpdate, MintingDisabled]
-        .into_iter()
-        .find(|k| *k as u8 == flags)
+    [
+        Mint,
+        Redeem,
+        CustodyTransfer,
+        Erc20Transfer,
+        MintCapacity,
+        MintingDisabled,
+        RedeemCapacity,
+        MintingEnabled,
+    ]
+    .into_iter()
+    .find(|k| *k as u8 == flags)
 }
 
 fn decode_rfq(

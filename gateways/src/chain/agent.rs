@@ -19,8 +19,9 @@ use hedger_ipc::RingProducer;
 
 use super::config::ChainConfig;
 use super::error::ChainError;
-use super::gateway::{chain_status, reason, ChainCore, ChainOutput, ChainRecord, ChainStats};
-use super::keys::TxKey;
+use super::gateway::{
+    chain_status, reason, ChainCore, ChainKeys, ChainOutput, ChainRecord, ChainStats,
+};
 use super::submit::InFlightTx;
 use super::verify::VerifiedOrderSignature;
 
@@ -52,7 +53,7 @@ impl ChainGateway {
     /// [`ChainError::Runtime`], [`ChainError::Config`], [`ChainError::WrongChain`], transport.
     pub fn start(
         config: ChainConfig,
-        minter: Option<TxKey>,
+        keys: ChainKeys,
         producer: RingProducer<Msg>,
     ) -> Result<ChainGateway, ChainError> {
         config.validate()?;
@@ -63,7 +64,7 @@ impl ChainGateway {
         let poll_budget = Duration::from_millis(config.poll_budget_ms);
         let poll_interval = Duration::from_millis(config.poll_interval_ms);
         let (outbox_max, records_max) = (config.outbox_max, config.records_max);
-        let connect = ChainCore::connect(config, minter);
+        let connect = ChainCore::connect(config, keys);
         let core = runtime.block_on(bounded(poll_budget, "connect", connect))?;
         Ok(ChainGateway {
             runtime,

@@ -50,8 +50,11 @@ pub struct ChainConfig {
     pub records_max: usize,
     /// Messages waiting for room in the ring; more are dropped and counted.
     pub outbox_max: usize,
-    /// Env var holding the minter key; no submissions without it.
+    /// Env var holding the minter key (`MINTER_ROLE`); no mints without it.
     pub minter_key_env: Option<String>,
+    /// Env var holding the redeemer key (`REDEEMER_ROLE`); no redeems without it. May name the
+    /// same key as the minter's (one account, one nonce sequence).
+    pub redeemer_key_env: Option<String>,
     pub gas: GasConfig,
     /// Blocks a sent transaction may stay without receipt before it is reported dropped.
     pub pending_blocks_max: u64,
@@ -78,6 +81,7 @@ impl Default for ChainConfig {
             records_max: 4_096,
             outbox_max: 1_024,
             minter_key_env: None,
+            redeemer_key_env: None,
             gas: GasConfig::default(),
             pending_blocks_max: 50,
             submissions_in_flight_max: 16,

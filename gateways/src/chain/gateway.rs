@@ -17,10 +17,11 @@
 //! Messages to the hot thread (`venue` = `chain`, `exchange_ts_ns` = block time):
 //! * `ChainEvent{Mint|Redeem}`: `amount` = `usde_amount`, `instrument` = the collateral asset's.
 //! * `ChainEvent{CustodyTransfer|Erc20Transfer}`: `amount` = token amount, `instrument` = asset's.
-//! * `ChainEvent{CapacityUpdate}` per asset and direction each new block: `block_number` is the
-//!   block the capacity applies to (head + 1), `amount` = remaining USDe base units,
-//!   `ref_id` = [`CAPACITY_MINT`] or [`CAPACITY_REDEEM`] (the message has no direction field).
-//! * `ChainEvent{MintingDisabled}` when the global mint cap turns 0.
+//! * `ChainEvent{MintCapacity|RedeemCapacity}` per asset each new block: `block_number` is the
+//!   block the capacity applies to (head + 1), `amount` = remaining USDe base units (the asset's
+//!   remaining cap bounded by the global one).
+//! * `ChainEvent{MintingDisabled}` when the global mint cap turns 0, `ChainEvent{MintingEnabled}`
+//!   when it is non-zero again.
 //! * `GatewayStatus` (`instrument` 0): `Down` on RPC failure, `Resyncing` on reorg, `Up` after.
 //! * Chainlink `OraclePrice` / `GatewayStatus` (see [`super::chainlink`]).
 //!
@@ -54,11 +55,6 @@ use super::submit::{
 use super::tracker::{AppendError, ChainTracker, Rollback};
 use super::verify::{verify_order_signature, VerifiedOrderSignature};
 
-/// `ref_id` of a mint capacity update.
-pub const CAPACITY_MINT: u64 = 0;
-/// `ref_id` of a redeem capacity update.
-pub const CAPACITY_REDEEM: u64 = 1;
-
 /// Reason codes of the chain's own `GatewayStatus` messages (40–49).
 pub mod reason {
     /// Polling works again. State `Up`.
@@ -71,6 +67,30 @@ pub mod reason {
     pub const DEEP_REORG: u32 = 42;
     /// A log of a known event did not decode. State unchanged (counted).
     pub const LOG_DECODE: u32 = 43;
+}
+
+/// The transaction keys, one per role (DESIGN.md: each key has exactly the role it needs).
+#[derive(Clone, Debug, Default)]
+pub struct ChainKeys {
+    /// Sends `mint`/`mintWETH`.
+    pub minter: Option<TxKey>,
+    /// Sends `redeem`.
+    pub redeemer: Option<TxKey>,
+}
+
+impl ChainKeys {
+    /// Loads the keys named by `config` (`minter_key_env`, `redeemer_key_env`); an unnamed key
+    /// is `None` (no submissions of that kind).
+    ///
+    /// # Errors
+    /// [`ChainError::Key`] for a named variable that is unset or not a key.
+    pub fn from_env(config: &ChainConfig) -> Result<ChainKeys, ChainError> {
+        let load = |var: &Option<String>, role| var.as_deref().map(|v| TxKey::from_env(v, role));
+        Ok(ChainKeys {
+            minter: load(&config.minter_key_env, "minter").transpose()?,
+            redeemer: load(&config.redeemer_key_env, "redeemer").transpose()?,
+        })
+    }
 }
 
 /// Everything the gateway observed, for the cold thread's journal and reconciliation.
@@ -119,11 +139,17 @@ pub struct ChainCore {
     tracker: ChainTracker,
     scope: LogScope,
     assets: Vec<(Address, InstrumentId)>,
-    submitter: Option<Submitter>,
+    /// Sends `mint`/`mintWETH` (the key holds `MINTER_ROLE` only).
+    minter: Option<Submitter>,
+    /// Sends `redeem` (`REDEEMER_ROLE`); `None` with a redeemer key equal to the minter's, which
+    /// then sends both so one account keeps one nonce sequence.
+    redeemer: Option<Submitter>,
     feeds: Vec<(ChainlinkFeedConfig, FeedHealth)>,
     minting_disabled: Option<bool>,
     /// Tip whose capacity was last published; a failed read is retried on the next poll.
     capacity_tip: Option<B256>,
+    /// The redeemer key is the minter key (one submitter sends both).
+    redeem_with_minter: bool,
     record_seq: u64,
     pub(crate) stats: ChainStats,
     confirmed: Vec<DecodedLog>,
@@ -134,10 +160,7 @@ impl ChainCore {
     ///
     /// # Errors
     /// [`ChainError::Config`], [`ChainError::WrongChain`], transport errors.
-    pub async fn connect(
-        config: ChainConfig,
-        minter: Option<TxKey>,
-    ) -> Result<ChainCore, ChainError> {
+    pub async fn connect(config: ChainConfig, keys: ChainKeys) -> Result<ChainCore, ChainError> {
         config.validate()?;
         let decoder = RevertDecoder::ethena_minting_v2().map_err(|error| ChainError::Config {
             problems: vec![format!("embedded V2 ABI: {error}")],
@@ -156,11 +179,21 @@ impl ChainCore {
             pending_blocks_max: config.pending_blocks_max,
             in_flight_max: config.submissions_in_flight_max,
         };
-        let submitter = minter.map(|key| Submitter::new(key, policy));
-        Ok(ChainCore::assemble(config, rpc, submitter))
+        let same_account = matches!(
+            (&keys.minter, &keys.redeemer),
+            (Some(m), Some(r)) if m.address() == r.address()
+        );
+        let minter = keys.minter.map(|key| Submitter::new(key, policy));
+        let redeemer =
+            if same_account { None } else { keys.redeemer.map(|key| Submitter::new(key, policy)) };
+        let mut core = ChainCore::assemble(config, rpc);
+        core.minter = minter;
+        core.redeemer = redeemer;
+        core.redeem_with_minter = same_account;
+        Ok(core)
     }
 
-    fn assemble(config: ChainConfig, rpc: ChainRpc, submitter: Option<Submitter>) -> ChainCore {
+    fn assemble(config: ChainConfig, rpc: ChainRpc) -> ChainCore {
         let assets: Vec<(Address, InstrumentId)> =
             config.assets.iter().map(|a| (a.address, InstrumentId(a.instrument))).collect();
         let mut tokens: Vec<Address> = assets.iter().map(|(address, _)| *address).collect();
@@ -180,7 +213,9 @@ impl ChainCore {
             tracker,
             scope,
             assets,
-            submitter,
+            minter: None,
+            redeemer: None,
+            redeem_with_minter: false,
             feeds,
             minting_disabled: None,
             capacity_tip: None,
@@ -206,8 +241,9 @@ impl ChainCore {
     }
 
     /// Transactions sent and not yet final.
-    pub fn in_flight(&self) -> &[InFlightTx] {
-        self.submitter.as_ref().map_or(&[], |s| s.in_flight())
+    pub fn in_flight(&self) -> Vec<InFlightTx> {
+        let minter = self.minter.iter().flat_map(|s| s.in_flight());
+        minter.chain(self.redeemer.iter().flat_map(|s| s.in_flight())).cloned().collect()
     }
 
     fn next_ref(&mut self) -> u64 {
@@ -401,14 +437,15 @@ impl ChainCore {
             let was_known = self.minting_disabled.is_some();
             self.minting_disabled = Some(disabled);
             let ref_id = self.next_ref();
-            if disabled {
-                tracing::warn!(block = tip.number, "minting disabled: global mint cap is zero");
-                let body = ChainEvent {
-                    event: ChainEventKind::MintingDisabled,
-                    block_number: tip.number,
-                    amount: 0,
-                    ref_id,
+            if disabled || was_known {
+                let event = if disabled {
+                    tracing::warn!(block = tip.number, "minting disabled: global mint cap is zero");
+                    ChainEventKind::MintingDisabled
+                } else {
+                    tracing::info!(block = tip.number, "minting enabled again");
+                    ChainEventKind::MintingEnabled
                 };
+                let body = ChainEvent { event, block_number: tip.number, amount: 0, ref_id };
                 out.msgs.push(chain_message(InstrumentId(0), tip.timestamp_s, body));
             }
             if disabled || was_known {
@@ -417,16 +454,12 @@ impl ChainCore {
             }
         }
         for asset in &snapshot.assets {
-            for (ref_id, amount) in [
-                (CAPACITY_MINT, asset.mint_remaining_usde),
-                (CAPACITY_REDEEM, asset.redeem_remaining_usde),
+            for (event, amount) in [
+                (ChainEventKind::MintCapacity, asset.mint_remaining_usde),
+                (ChainEventKind::RedeemCapacity, asset.redeem_remaining_usde),
             ] {
-                let body = ChainEvent {
-                    event: ChainEventKind::CapacityUpdate,
-                    block_number: snapshot.block_number,
-                    amount,
-                    ref_id,
-                };
+                let body =
+                    ChainEvent { event, block_number: snapshot.block_number, amount, ref_id: 0 };
                 out.msgs.push(chain_message(asset.instrument, tip.timestamp_s, body));
             }
         }
@@ -441,10 +474,10 @@ impl ChainCore {
         head: u64,
         out: &mut ChainOutput,
     ) -> Result<(), ChainError> {
-        let Some(submitter) = self.submitter.as_mut() else {
-            return Ok(());
-        };
-        let outcomes = submitter.poll(&self.rpc, head).await?;
+        let mut outcomes = Vec::new();
+        for submitter in self.minter.iter_mut().chain(self.redeemer.iter_mut()) {
+            outcomes.extend(submitter.poll(&self.rpc, head).await?);
+        }
         for outcome in outcomes {
             log_outcome(&outcome);
             let ref_id = self.next_ref();
@@ -496,14 +529,14 @@ impl ChainCore {
     ) -> Result<InFlightTx, ChainError> {
         let calldata = mint_calldata(order, route, signature, weth)?;
         let method = if weth { SubmitMethod::MintWeth } else { SubmitMethod::Mint };
-        let (rpc, submitter) = self.submit_parts()?;
+        let (rpc, submitter) = self.submit_parts(false)?;
         submitter.submit(rpc, method, calldata, ref_id).await
     }
 
-    /// Sends `redeem` for a signed order (the key needs `REDEEMER_ROLE`).
+    /// Sends `redeem` for a signed order with the redeemer key (`REDEEMER_ROLE`).
     ///
     /// # Errors
-    /// As [`ChainCore::submit_mint`].
+    /// [`ChainError::Key`] without a redeemer key; else as [`ChainCore::submit_mint`].
     pub async fn submit_redeem(
         &mut self,
         order: &Order,
@@ -511,16 +544,18 @@ impl ChainCore {
         ref_id: u64,
     ) -> Result<InFlightTx, ChainError> {
         let calldata = redeem_calldata(order, signature)?;
-        let (rpc, submitter) = self.submit_parts()?;
+        let (rpc, submitter) = self.submit_parts(true)?;
         submitter.submit(rpc, SubmitMethod::Redeem, calldata, ref_id).await
     }
 
-    fn submit_parts(&mut self) -> Result<(&ChainRpc, &mut Submitter), ChainError> {
-        let env_var = self.config.minter_key_env.clone().unwrap_or_default();
-        let submitter = self
-            .submitter
-            .as_mut()
-            .ok_or(ChainError::Key { env_var, reason: "no minter key loaded" })?;
+    fn submit_parts(&mut self, redeem: bool) -> Result<(&ChainRpc, &mut Submitter), ChainError> {
+        let (slot, env_var, reason) = if redeem && !self.redeem_with_minter {
+            (&mut self.redeemer, &self.config.redeemer_key_env, "no redeemer key loaded")
+        } else {
+            (&mut self.minter, &self.config.minter_key_env, "no minter key loaded")
+        };
+        let env_var = env_var.clone().unwrap_or_default();
+        let submitter = slot.as_mut().ok_or(ChainError::Key { env_var, reason })?;
         Ok((&self.rpc, submitter))
     }
 }

@@ -49,7 +49,7 @@ mod tests;
 pub use agent::ChainGateway;
 pub use config::{ChainAssetConfig, ChainConfig};
 pub use error::ChainError;
-pub use gateway::{ChainCore, ChainOutput, ChainRecord, ChainStats};
+pub use gateway::{ChainCore, ChainKeys, ChainOutput, ChainRecord, ChainStats};
 pub use keys::TxKey;
 pub use rpc::{BlockRef, ChainRpc};
 pub use verify::{SignatureRejection, SignerAuthority, VerifiedOrderSignature};
