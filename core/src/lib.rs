@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod books;
+pub mod capacity;
 pub mod fixed;
 pub mod ids;
 pub mod msg;

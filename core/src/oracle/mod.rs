@@ -26,6 +26,7 @@ pub mod redstone_json;
 pub mod reference;
 pub mod secp;
 pub mod u256;
+pub mod venue_mid;
 pub mod wormhole;
 
 pub use secp::EthAddress;
