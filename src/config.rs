@@ -3,12 +3,16 @@
 //! Two profiles are embedded (`compact`, `colocated`); `--config FILE` reads the same TOML shape.
 //! Unknown fields are errors, and [`AppConfig::validate`] reports every problem at once.
 //!
-//! Oracles default to off: `[oracles] enabled = false` (also when the section is absent), so
-//! `hedger run --profile compact` needs no external service. The profiles still place an
-//! `oracle` thread (compact: core 0, `park`, sharing with the feed and cold threads); it is only
-//! started, together with the `oracle->hot` ring, when `[oracles] enabled = true`. To run against
-//! the simulators: `hedger sim --print-config` prints an `[oracles]` section with their URLs and
-//! signer keys; append it to a copy of a profile and start `hedger run --config FILE`.
+//! Oracles and the chain default to off when their sections are absent. The embedded profiles
+//! turn both on against in-process stand-ins: `[oracles] enabled = true, embedded_sim = true`
+//! (Hermes and RedStone simulators, see `crate::oracles`) and `[chain] enabled = true,
+//! embedded_node = true` (anvil with the deployment, see `crate::chain`), so
+//! `hedger run --profile compact` needs nothing outside the machine but the installed anvil. The
+//! `oracle` thread is started, with the `oracle->hot` ring, only when oracles are enabled; the
+//! `chain` thread (cold class, see [`CHAIN_THREAD`]) with the `chain->hot` ring only when the
+//! chain is. To use external services,
+//! set `embedded_sim = false` / `embedded_node = false` and give the sources / `[chain.gateway]`
+//! (`hedger sim --print-config` prints an `[oracles]` section for a separate simulator).
 
 use std::path::Path;
 
@@ -21,6 +25,10 @@ use serde::Deserialize;
 pub const PIPELINE_THREADS: [&str; 3] = ["feed", "hot", "cold"];
 /// The oracle gateway thread, required and started only when `[oracles] enabled = true`.
 pub const ORACLE_THREAD: &str = "oracle";
+/// The chain thread (cold class: the chain gateway and the local node's price driver), required
+/// and started only when `[chain] enabled = true`. It is not the `cold` thread because producers
+/// into the hot thread must stop before it, and the `cold` thread stops after it.
+pub const CHAIN_THREAD: &str = "chain";
 /// Largest ring the config may ask for (messages).
 pub const RING_CAPACITY_MAX: usize = 1 << 22;
 
@@ -47,6 +55,9 @@ pub struct AppConfig {
     /// Oracle sources, assets and limits; disabled by default.
     #[serde(default)]
     pub oracles: OraclesConfig,
+    /// The chain gateway (and embedded local node); disabled when absent.
+    #[serde(default)]
+    pub chain: crate::chain::ChainSection,
     #[serde(rename = "thread")]
     pub threads: Vec<ThreadConfig>,
 }
@@ -104,6 +115,7 @@ impl AppConfig {
             .threads
             .iter()
             .filter(|t| self.oracles.enabled || t.name != ORACLE_THREAD)
+            .filter(|t| self.chain.enabled || t.name != CHAIN_THREAD)
             .cloned()
             .collect();
         RuntimeConfig { threads }
@@ -114,6 +126,9 @@ impl AppConfig {
         let mut threads = PIPELINE_THREADS.to_vec();
         if self.oracles.enabled {
             threads.push(ORACLE_THREAD);
+        }
+        if self.chain.enabled {
+            threads.push(CHAIN_THREAD);
         }
         threads
     }
@@ -133,6 +148,7 @@ impl AppConfig {
         problems.extend(self.synthetic.problems());
         problems.extend(self.venues.problems());
         problems.extend(self.oracles.problems());
+        problems.extend(self.chain.problems());
         let warnings = match self.runtime().validate(&self.required_threads(), cores) {
             Ok(warnings) => warnings,
             Err(e) => {
@@ -187,22 +203,41 @@ mod tests {
     }
 
     #[test]
-    fn oracles_are_off_by_default_and_their_thread_starts_only_when_enabled() {
+    fn optional_sections_are_off_when_absent_and_their_threads_start_only_when_enabled() {
         let compact = AppConfig::profile("compact").unwrap();
-        assert!(!compact.oracles.enabled);
-        assert!(compact.threads.iter().any(|t| t.name == ORACLE_THREAD));
-        assert!(compact.runtime().thread(ORACLE_THREAD).is_none());
-        let text = include_str!("profiles/compact.toml").replace(
-            "[oracles]\nenabled = false",
-            "[oracles]\nenabled = true\n[[oracles.assets]]\nname = \"ETH\"\nredstone_feed = \"ETH\"\n\
-             [oracles.redstone]\nurl = \"http://127.0.0.1:9\"\nsigners = [\"primary-prod\"]",
-        );
-        let enabled = AppConfig::parse(&text, "t").unwrap();
-        assert!(enabled.oracles.enabled, "{text}");
-        assert_eq!(enabled.validate("t", &[0, 1]).unwrap(), Vec::<String>::new());
-        assert!(enabled.runtime().thread(ORACLE_THREAD).is_some());
-        let no_thread = text.replace("name = \"oracle\"", "name = \"oracl\"");
+        assert!(compact.oracles.enabled && compact.oracles.embedded_sim);
+        assert!(compact.chain.enabled && compact.chain.embedded_node);
+        assert!(compact.runtime().thread(ORACLE_THREAD).is_some());
+        assert!(compact.runtime().thread(CHAIN_THREAD).is_some());
+        let text = include_str!("profiles/compact.toml")
+            .replace("[oracles]\nenabled = true\nembedded_sim = true\n", "")
+            .replace("[chain]\nenabled = true\nembedded_node = true\n", "");
+        let bare = AppConfig::parse(&text, "t").unwrap();
+        assert!(!bare.oracles.enabled && !bare.chain.enabled, "{text}");
+        assert!(bare.runtime().thread(ORACLE_THREAD).is_none());
+        assert!(bare.runtime().thread(CHAIN_THREAD).is_none());
+        assert_eq!(bare.validate("t", &[0, 1]).unwrap(), Vec::<String>::new());
+        let no_thread = include_str!("profiles/compact.toml")
+            .replace("name = \"oracle\"", "name = \"oracl\"")
+            .replace("name = \"chain\"", "name = \"chainz\"");
         let err = AppConfig::parse(&no_thread, "t").unwrap().validate("t", &[0, 1]).unwrap_err();
-        assert!(err.to_string().contains("\"oracle\" is missing"), "{err}");
+        for needle in ["\"oracle\" is missing", "\"chain\" is missing"] {
+            assert!(err.to_string().contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn chain_section_problems_are_reported_with_their_keys() {
+        let text = include_str!("profiles/compact.toml").replace(
+            "[chain]\nenabled = true\nembedded_node = true\n",
+            "[chain]\nenabled = true\nembedded_node = false\nblock_time_s = 0\n\
+             [chain.gateway]\nrpc_url = \"https://node\"\nconfirmations = 0\n",
+        );
+        let cfg = AppConfig::parse(&text, "t").unwrap();
+        let err = cfg.validate("t", &[0, 1]).unwrap_err().to_string();
+        for needle in ["chain.block_time_s", "must be http://", "minting_contract", "confirmations"]
+        {
+            assert!(err.contains(needle), "{needle} missing from: {err}");
+        }
     }
 }

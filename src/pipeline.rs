@@ -22,10 +22,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hedger_core::books::HotBooks;
+use hedger_core::books::{BookUpdate, HotBooks};
+use hedger_core::capacity::{CapacityApplied, CapacityTable};
 use hedger_core::ids::{InstrumentId, VenueId};
-use hedger_core::msg::{Body, GatewayStatus, Heartbeat, Msg, Origin, SourceState};
-use hedger_core::oracle::reference::{AssetLimits, OracleApplied, OracleSource, ReferenceTable};
+use hedger_core::msg::{Body, ChainEventKind, GatewayStatus, Heartbeat, Msg, Origin, SourceState};
+use hedger_core::oracle::reference::{
+    AssetLimits, OracleApplied, OracleSource, ReferenceError, ReferenceTable, REASON_UNKNOWN_ASSET,
+};
+use hedger_core::oracle::venue_mid::{
+    base_asset, MidCheck, VenueMidGuard, REASON_MID_AGREES, REASON_NO_MID,
+};
 use hedger_core::tob::{Applied, TopOfBookTable};
 use hedger_gateways::synthetic::{SyntheticFeed, INSTRUMENTS_MAX};
 use hedger_ipc::clock::{calibrate_tsc_hz, unix_ms};
@@ -61,6 +67,13 @@ pub struct HotAgent {
     /// Reference prices and oracle source states.
     references: ReferenceTable,
     oracle_msgs: u64,
+    /// Rings from the chain gateway (capacity, minting state, Chainlink prices, chain status).
+    chain_inputs: Vec<RingConsumer<Msg>>,
+    /// Remaining per-block mint/redeem capacity per collateral asset.
+    capacity: CapacityTable,
+    chain_msgs: u64,
+    /// Rule 5 per venue book: its mid against its asset's reference.
+    mid_guard: VenueMidGuard,
 }
 
 impl HotAgent {
@@ -84,7 +97,94 @@ impl HotAgent {
             oracle_inputs: Vec::new(),
             references: ReferenceTable::new(Vec::new()),
             oracle_msgs: 0,
+            chain_inputs: Vec::new(),
+            capacity: CapacityTable::new(0),
+            chain_msgs: 0,
+            mid_guard: VenueMidGuard::new(Vec::new()),
         }
+    }
+
+    /// Adds the chain rings and room for `assets` collateral assets; allocated here.
+    pub fn with_chain(mut self, chain_inputs: Vec<RingConsumer<Msg>>, assets: usize) -> HotAgent {
+        self.chain_inputs = chain_inputs;
+        self.capacity = CapacityTable::new(assets);
+        self
+    }
+
+    /// Maps venue instruments to reference assets (`asset_of[instrument]`) for the venue-mid
+    /// check; allocated here.
+    pub fn with_venue_assets(mut self, asset_of: Vec<Option<u8>>) -> HotAgent {
+        self.mid_guard = VenueMidGuard::new(asset_of);
+        self
+    }
+
+    /// Per-block capacity as last reported by the chain gateway.
+    pub fn capacity(&self) -> &CapacityTable {
+        &self.capacity
+    }
+
+    /// Chain messages applied so far.
+    pub fn chain_msgs(&self) -> u64 {
+        self.chain_msgs
+    }
+
+    /// The venue-mid checks.
+    pub fn mid_guard(&self) -> &VenueMidGuard {
+        &self.mid_guard
+    }
+
+    /// Applies chain messages: Chainlink prices/statuses to the reference table, capacity and
+    /// minting state to the capacity table; state changes go to the cold thread.
+    fn drain_chain(&mut self) -> usize {
+        let mut work = 0;
+        for input_index in 0..self.chain_inputs.len() {
+            let count = self.chain_inputs[input_index].pop_into(&mut self.batch[..]);
+            for i in 0..count {
+                let msg = self.batch[i];
+                let report = if OracleSource::from_venue(msg.venue).is_some() {
+                    self.references.apply(&msg) == OracleApplied::StateChanged
+                } else if msg.kind == hedger_core::msg::MsgKind::GatewayStatus as u8 {
+                    true
+                } else {
+                    self.capacity.apply(&msg) == CapacityApplied::StateChanged
+                };
+                if report {
+                    self.emit(msg);
+                }
+            }
+            work += count;
+        }
+        self.chain_msgs += work as u64;
+        work
+    }
+
+    /// Rule 5 after a completed batch of a mapped instrument; a change goes to the cold thread.
+    fn check_venue_mid(&mut self, msg: &Msg, instrument: u32) {
+        let Some(book) = self.books.usable(instrument) else { return };
+        let now_ms = hedger_ipc::clock::unix_ms();
+        let Some(result) = self.mid_guard.check(instrument, book, &self.references, now_ms) else {
+            return;
+        };
+        let (state, reason_code, detail) = match result {
+            MidCheck::Agrees | MidCheck::Unchecked => (SourceState::Up, REASON_MID_AGREES, 0),
+            MidCheck::NoMid => (SourceState::Quarantined, REASON_NO_MID, 0),
+            MidCheck::Refused(error) => {
+                let detail = match error {
+                    ReferenceError::VenueDeviation { deviation_bps, .. } => deviation_bps,
+                    _ => 0,
+                };
+                (SourceState::Quarantined, error.code(), detail)
+            }
+        };
+        let status =
+            GatewayStatus { state, reason_code, reason_count: self.mid_guard.refusals(), detail };
+        let origin = Origin {
+            venue: msg.venue,
+            instrument: msg.instrument,
+            exchange_ts_ns: msg.exchange_ts_ns,
+            recv_tsc: msg.recv_tsc,
+        };
+        self.emit(Msg::new(origin, Body::GatewayStatus(status)));
     }
 
     /// Adds the oracle rings and the per-asset limits (asset id = index); allocated here.
@@ -187,7 +287,13 @@ impl Agent for HotAgent {
             let count = self.inputs[input_index].pop_into(&mut self.batch[..]);
             for i in 0..count {
                 let msg = self.batch[i];
-                self.books.apply(&msg);
+                match self.books.apply(&msg) {
+                    BookUpdate::BatchEnd { instrument } if self.mid_guard.is_mapped(instrument) => {
+                        self.check_venue_mid(&msg, instrument);
+                    }
+                    BookUpdate::Invalidated { instrument } => self.mid_guard.reset(instrument),
+                    _ => {}
+                }
                 if let Applied::Rejected(reason) = self.table.apply(&msg) {
                     self.on_reject(&msg, reason);
                 }
@@ -195,6 +301,7 @@ impl Agent for HotAgent {
             work += count;
         }
         work += self.drain_oracles();
+        work += self.drain_chain();
         self.processed += work as u64;
         if self.processed >= self.next_summary_at {
             self.next_summary_at = self.processed + SUMMARY_EVERY_MSGS;
@@ -238,6 +345,9 @@ pub struct ColdAgent {
     hot_processed: u64,
     undecodable: u64,
     oracle_statuses: u64,
+    chain_events: u64,
+    chain_statuses: u64,
+    venue_mid_statuses: u64,
 }
 
 impl ColdAgent {
@@ -252,6 +362,9 @@ impl ColdAgent {
             hot_processed: 0,
             undecodable: 0,
             oracle_statuses: 0,
+            chain_events: 0,
+            chain_statuses: 0,
+            venue_mid_statuses: 0,
         }
     }
 
@@ -265,13 +378,80 @@ impl ColdAgent {
         self.oracle_statuses
     }
 
+    /// Chain events received (minting disabled/enabled).
+    pub fn chain_events(&self) -> u64 {
+        self.chain_events
+    }
+
+    /// Chain gateway state changes received.
+    pub fn chain_statuses(&self) -> u64 {
+        self.chain_statuses
+    }
+
+    /// Venue-mid check changes received.
+    pub fn venue_mid_statuses(&self) -> u64 {
+        self.venue_mid_statuses
+    }
+
+    fn log_chain_event(&mut self, event: &hedger_core::msg::ChainEvent) {
+        self.chain_events += 1;
+        match event.event {
+            ChainEventKind::MintingDisabled => tracing::warn!(
+                block = event.block_number,
+                "minting disabled on chain: mint and redeem capacity is zero"
+            ),
+            ChainEventKind::MintingEnabled => {
+                tracing::info!(block = event.block_number, "minting enabled again on chain");
+            }
+            other => tracing::debug!(?other, block = event.block_number, "chain event"),
+        }
+    }
+
+    fn log_status(&mut self, event: &Msg, status: &GatewayStatus) {
+        let venue = VenueId::from_u8(event.venue).map(VenueId::name).unwrap_or("?");
+        let reason = crate::chain::reason_name(status.reason_code);
+        let up = status.state == SourceState::Up;
+        if event.venue == VenueId::Chain as u8 {
+            self.chain_statuses += 1;
+            if up {
+                tracing::info!(reason, "chain gateway up");
+            } else {
+                tracing::warn!(state = ?status.state, reason, reason_count = status.reason_count,
+                    detail = status.detail, "chain gateway changed state");
+            }
+        } else if status.reason_code >= REASON_UNKNOWN_ASSET {
+            self.venue_mid_statuses += 1;
+            let reason = venue_mid_reason(status.reason_code);
+            if up {
+                tracing::info!(
+                    venue,
+                    instrument = event.instrument.0,
+                    "venue mid agrees with the reference"
+                );
+            } else {
+                tracing::warn!(venue, instrument = event.instrument.0, state = ?status.state,
+                    reason, deviation_bps = status.detail, refusals = status.reason_count,
+                    "venue mid check refused the book for pricing");
+            }
+        } else {
+            tracing::warn!(
+                venue,
+                instrument = event.instrument.0,
+                reason_code = status.reason_code,
+                reason_count = status.reason_count,
+                kind = status.detail,
+                "hot thread rejected a message"
+            );
+        }
+    }
+
     fn log_oracle_status(&mut self, event: &Msg, status: &GatewayStatus) {
         self.oracle_statuses += 1;
         tracing::warn!(
             venue = VenueId::from_u8(event.venue).map(VenueId::name).unwrap_or("?"),
             asset = event.instrument.0,
             state = ?status.state,
-            reason = hedger_gateways::oracle::reason::name(status.reason_code),
+            reason = crate::chain::reason_name(status.reason_code),
             reason_code = status.reason_code,
             reason_count = status.reason_count,
             detail = status.detail,
@@ -291,15 +471,9 @@ impl ColdAgent {
             }
             Ok(Body::GatewayStatus(status)) => {
                 self.statuses += 1;
-                tracing::warn!(
-                    venue = VenueId::from_u8(event.venue).map(VenueId::name).unwrap_or("?"),
-                    instrument = event.instrument.0,
-                    reason_code = status.reason_code,
-                    reason_count = status.reason_count,
-                    kind = status.detail,
-                    "hot thread rejected a message"
-                );
+                self.log_status(event, &status);
             }
+            Ok(Body::ChainEvent(chain_event)) => self.log_chain_event(&chain_event),
             Ok(other) => tracing::debug!(?other, "unexpected event kind on the cold ring"),
             Err(error) => {
                 self.undecodable += 1;
@@ -339,6 +513,21 @@ impl Agent for ColdAgent {
     }
 }
 
+fn venue_mid_reason(code: u32) -> &'static str {
+    use hedger_core::oracle::reference::{
+        REASON_SOURCES_DISAGREE, REASON_TOO_FEW_SOURCES, REASON_VENUE_DEVIATION,
+    };
+    match code {
+        REASON_MID_AGREES => "agrees",
+        REASON_UNKNOWN_ASSET => "unknown_asset",
+        REASON_TOO_FEW_SOURCES => "no_reference_too_few_sources",
+        REASON_SOURCES_DISAGREE => "no_reference_sources_disagree",
+        REASON_VENUE_DEVIATION => "venue_deviation",
+        REASON_NO_MID => "no_two_sided_top",
+        _ => "unknown",
+    }
+}
+
 /// A started pipeline.
 pub struct Pipeline {
     pub runtime: Runtime,
@@ -347,13 +536,41 @@ pub struct Pipeline {
     pub warnings: Vec<String>,
     /// Embedded venue simulators; they stop when this is dropped.
     pub sims: Vec<hedger_tools::venue_sim::binance::BinanceSim>,
+    /// Embedded oracle simulators (`[oracles] embedded_sim`).
+    pub oracle_sims: Option<hedger_tools::sim::RunningSims>,
+    /// Embedded chain node (`[chain] embedded_node`); killed when dropped.
+    pub chain_node: Option<hedger_tools::local_chain::LocalChain>,
+    /// The oracle config in effect (generated with `embedded_sim`).
+    pub oracles: hedger_gateways::oracle::OraclesConfig,
+}
+
+/// `asset_of[instrument]`: the oracle asset of each venue instrument, by the symbol's base.
+pub fn venue_asset_map(
+    instruments: &[(String, InstrumentId)],
+    oracles: &hedger_gateways::oracle::OraclesConfig,
+) -> Vec<Option<u8>> {
+    let mut asset_of = vec![None; INSTRUMENTS_MAX];
+    if !oracles.enabled {
+        return asset_of;
+    }
+    for (symbol, instrument) in instruments {
+        let asset = base_asset(symbol)
+            .and_then(|base| oracles.assets.iter().position(|a| a.name == base))
+            .and_then(|index| u8::try_from(index).ok());
+        if let Some(slot) = asset_of.get_mut(instrument.0 as usize) {
+            *slot = asset;
+        }
+    }
+    asset_of
 }
 
 /// Validates `cfg`, creates the telemetry file at `telemetry_path`, builds the rings and starts
-/// the threads. `stop` stops them (signal handlers set it).
+/// the threads. `stop` stops them (signal handlers set it). Embedded stand-ins (oracle
+/// simulators, the local chain) start first, so a missing anvil fails before any thread runs.
 ///
 /// # Errors
-/// An invalid config (every problem listed), or a telemetry file or thread that cannot be made.
+/// An invalid config (every problem listed), a telemetry file or thread that cannot be made, an
+/// embedded stand-in that cannot start.
 pub fn start(
     cfg: &AppConfig,
     origin: &str,
@@ -371,12 +588,21 @@ pub fn start(
         unix_ms(),
     )
     .context("creating the telemetry file")?;
+    let embedded = crate::oracles::prepare(&cfg.oracles, crate::chain::EMBEDDED_MARKET_SEED)?;
+    let oracles = embedded.config;
     let mut runtime = Runtime::new(Arc::clone(&telemetry), stop);
     let (feed_tx, feed_rx) = ring::<Msg>(&telemetry, "feed->hot", cfg.rings.capacity)?;
     let (event_tx, event_rx) = ring::<Msg>(&telemetry, "hot->cold", cfg.rings.capacity)?;
     let runtime_cfg = cfg.runtime();
     let thread =
         |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
+    let (mut chain_agents, mut chain_ring, mut chain_node) = (Vec::new(), None, None);
+    if cfg.chain.enabled {
+        let parts = crate::chain::start(&cfg.chain, &oracles, &telemetry, cfg.rings.capacity)?;
+        chain_agents = parts.agents;
+        chain_ring = Some(parts.ring);
+        chain_node = parts.node;
+    }
     runtime.spawn(
         &thread("cold")?,
         vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))],
@@ -384,13 +610,17 @@ pub fn start(
     let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
     let mut inputs = vec![feed_rx];
     inputs.extend(venues.rings);
-    let mut hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX);
+    let mut hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX)
+        .with_venue_assets(venue_asset_map(&venues.instruments, &oracles));
+    if let Some(chain_ring) = chain_ring {
+        hot = hot.with_chain(vec![chain_ring], crate::chain::CHAIN_ASSETS_MAX);
+    }
     let mut oracle_gateway = None;
-    if cfg.oracles.enabled {
+    if oracles.enabled {
         let (oracle_tx, oracle_rx) = ring::<Msg>(&telemetry, "oracle->hot", cfg.rings.capacity)?;
-        let limits = cfg.oracles.assets.iter().map(|asset| asset.limits()).collect();
+        let limits = oracles.assets.iter().map(|asset| asset.limits()).collect();
         hot = hot.with_oracles(vec![oracle_rx], limits);
-        let gateway = hedger_gateways::oracle::OracleGateway::new(&cfg.oracles, oracle_tx)
+        let gateway = hedger_gateways::oracle::OracleGateway::new(&oracles, oracle_tx)
             .map_err(|message| anyhow::anyhow!("oracles: {message}"))?;
         oracle_gateway = Some(gateway);
     }
@@ -402,5 +632,16 @@ pub fn start(
     if let Some(gateway) = oracle_gateway {
         runtime.spawn(&thread(crate::config::ORACLE_THREAD)?, vec![Box::new(gateway)])?;
     }
-    Ok(Pipeline { runtime, telemetry, warnings, sims: venues.sims })
+    if !chain_agents.is_empty() {
+        runtime.spawn(&thread(crate::config::CHAIN_THREAD)?, chain_agents)?;
+    }
+    Ok(Pipeline {
+        runtime,
+        telemetry,
+        warnings,
+        sims: venues.sims,
+        oracle_sims: embedded.sims,
+        chain_node,
+        oracles,
+    })
 }

@@ -87,6 +87,8 @@ pub struct Venues {
     pub agents: Vec<Box<dyn Agent>>,
     pub rings: Vec<RingConsumer<Msg>>,
     pub sims: Vec<BinanceSim>,
+    /// Every venue symbol with its instrument id (the hot side maps them to oracle assets).
+    pub instruments: Vec<(String, InstrumentId)>,
 }
 
 /// Builds the configured gateways (and simulators).
@@ -98,7 +100,8 @@ pub fn start(
     telemetry: &Arc<TelemetryFile>,
     ring_capacity: usize,
 ) -> anyhow::Result<Venues> {
-    let mut venues = Venues { agents: Vec::new(), rings: Vec::new(), sims: Vec::new() };
+    let mut venues =
+        Venues { agents: Vec::new(), rings: Vec::new(), sims: Vec::new(), instruments: Vec::new() };
     let Some(binance) = &cfg.binance_usdm else { return Ok(venues) };
     let symbols: Vec<(String, InstrumentId)> = binance
         .symbols
@@ -106,6 +109,7 @@ pub fn start(
         .enumerate()
         .map(|(i, s)| (s.to_uppercase(), InstrumentId(VENUE_INSTRUMENT_BASE + i as u32)))
         .collect();
+    venues.instruments.extend(symbols.iter().cloned());
     let mut session = if cfg.embedded_sim {
         let sim_cfg = BinanceSimConfig {
             symbols: symbols.iter().map(|(s, _)| s.clone()).collect(),

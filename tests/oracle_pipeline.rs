@@ -73,6 +73,7 @@ fn config(sims: &RunningSims, mode: HermesMode, max_age_ms: u64) -> OraclesConfi
     };
     let cfg = OraclesConfig {
         enabled: true,
+        embedded_sim: false,
         quarantine_hold_ms: 300,
         assets,
         pyth: Some(pyth),
@@ -154,7 +155,7 @@ fn verified_prices_from_both_simulators_reach_the_hot_reference() {
     let mut rig = Rig::new(&config(&sims, HermesMode::Stream, 10_000));
     rig.both_up();
     let now_ms = unix_ms();
-    for (asset, base_e8) in [(ETH, 300_000_000_000i64), (BTC, 6_000_000_000_000)] {
+    for (asset, base_e8) in [(ETH, 350_000_000_000i64), (BTC, 6_500_000_000_000)] {
         let reference = rig.hot.references().reference(asset as usize, now_ms).unwrap();
         let off_bps = (reference.price_e8 - base_e8).abs() * 10_000 / base_e8;
         assert!(off_bps <= 10, "asset {asset}: {reference:?}");

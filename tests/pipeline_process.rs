@@ -45,6 +45,28 @@ fn ring<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no ring {name}"))
 }
 
+/// Polls `inspect` until every ring in `names` has carried a message (embedded oracle and chain
+/// sources publish within a few seconds of start-up).
+fn wait_rings_pushed(args: &[&str], names: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, report) = inspect(args);
+        let pending: Vec<&&str> = names
+            .iter()
+            .filter(|name| {
+                report["rings"].as_array().is_none_or(|rings| {
+                    !rings.iter().any(|r| r["name"] == **name && r["pushed"].as_u64() > Some(0))
+                })
+            })
+            .collect();
+        if pending.is_empty() {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "rings {pending:?} never carried a message: {report}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn tel_path(dir: &Path, child: &Child) -> PathBuf {
     dir.join(format!("hedger-{}.tel", child.id()))
 }
@@ -75,7 +97,12 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
     assert!(ring(&second, "feed->hot")["msgs_per_s"].as_f64().unwrap() > 1_000.0);
     let threads = second["threads"].as_array().unwrap();
     let names: Vec<&str> = threads.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["cold", "hot", "feed"]);
+    assert_eq!(names, ["cold", "hot", "feed", "oracle", "chain"]);
+    // The embedded oracle simulators and local chain reach the hot thread through their rings.
+    let report = wait_rings_pushed(&args, &["oracle->hot", "chain->hot"]);
+    for name in ["oracle->hot", "chain->hot"] {
+        assert!(ring(&report, name)["popped"].as_u64() > Some(0), "{name} never drained: {report}");
+    }
     for t in threads {
         assert_eq!(t["cpu"], t["core"], "thread not on its configured core: {t}");
         assert!(t["loops_per_s"].as_f64().unwrap() > 0.0, "{t}");
@@ -131,7 +158,9 @@ fn sigterm_stops_cleanly_with_every_ring_drained() {
     let mut child = spawn_run(dir.path(), &[]);
     let path = tel_path(dir.path(), &child);
     wait_for_file(&path);
-    std::thread::sleep(Duration::from_millis(500));
+    let file_args = ["--file", path.to_str().unwrap(), "--json"];
+    let names = ["feed->hot", "hot->cold", "binance->hot", "oracle->hot", "chain->hot"];
+    wait_rings_pushed(&file_args, &names);
     // SAFETY: plain signal to our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();

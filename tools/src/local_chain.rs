@@ -64,6 +64,8 @@ sol! {
         function mint(address to, uint256 amount) external;
         function approve(address spender, uint256 amount) external returns (bool);
         function updateRoundData(int256 answer, uint256 updatedAt) external;
+        function deposit() external payable;
+        function transfer(address to, uint256 amount) external returns (bool);
     }
 }
 
@@ -373,11 +375,23 @@ async fn grant_roles(provider: &RootProvider, out: &Deployment) -> Result<(), Lo
     send(provider, admin, out.minting, call).await
 }
 
-/// The benefactor gets 10M of each token and approves the contract for them and for USDe; the
-/// contract holds 1M of each for redemptions.
+/// The benefactor gets 10M of each mock token (1 000 WETH, wrapped from its dev-account ETH) and
+/// approves the contract for them and for USDe; the contract holds 1M of each (100 WETH) for
+/// redemptions.
 async fn fund(provider: &RootProvider, out: &Deployment) -> Result<(), LocalChainError> {
     for token in &out.tokens {
         let unit = U256::from(10u8).pow(U256::from(token.decimals));
+        if token.symbol == "WETH" {
+            let deposit = ILocalAdmin::depositCall {};
+            send_value(provider, out.benefactor, token.address, &deposit, unit * U256::from(1_000))
+                .await?;
+            send_value(provider, out.admin, token.address, &deposit, unit * U256::from(100))
+                .await?;
+            let call =
+                ILocalAdmin::transferCall { to: out.minting, amount: unit * U256::from(100) };
+            send(provider, out.admin, token.address, call).await?;
+            continue;
+        }
         for (to, units) in [(out.benefactor, 10_000_000u64), (out.minting, 1_000_000)] {
             let call = ILocalAdmin::mintCall { to, amount: unit * U256::from(units) };
             send(provider, out.admin, token.address, call).await?;
@@ -417,9 +431,20 @@ async fn send<C: SolCall>(
     to: Address,
     call: C,
 ) -> Result<(), LocalChainError> {
+    send_value(provider, from, to, &call, U256::ZERO).await
+}
+
+async fn send_value<C: SolCall>(
+    provider: &RootProvider,
+    from: Address,
+    to: Address,
+    call: &C,
+    value_wei: U256,
+) -> Result<(), LocalChainError> {
     let request = TransactionRequest::default()
         .with_from(from)
         .with_to(to)
+        .with_value(value_wei)
         .with_input(Bytes::from(call.abi_encode()));
     let receipt = bounded(C::SIGNATURE, async {
         provider.send_transaction(request).await?.get_receipt().await.map_err(Into::into)
@@ -504,7 +529,9 @@ impl ChainPriceDriver {
                 .with_to(feed.aggregator)
                 .with_input(Bytes::from(call.abi_encode()));
             let send = self.provider.send_transaction(request).into_future();
-            match self.runtime.block_on(tokio::time::timeout(Duration::from_millis(500), send)) {
+            // The timer must be created inside the runtime.
+            let bounded = async { tokio::time::timeout(Duration::from_millis(500), send).await };
+            match self.runtime.block_on(bounded) {
                 Ok(Ok(_pending)) => {
                     sent += 1;
                     self.stats.updates_sent += 1;

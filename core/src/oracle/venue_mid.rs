@@ -10,6 +10,12 @@
 use super::reference::{ReferenceError, ReferenceTable};
 use crate::book::OrderBook;
 
+/// Reason code of a venue-mid status for a book without a two-sided top (the reference
+/// table's codes are 100–103).
+pub const REASON_NO_MID: u32 = 104;
+/// Reason code of the status that says an instrument's mid agrees again (state `Up`).
+pub const REASON_MID_AGREES: u32 = 105;
+
 /// Result of the last check of one instrument.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MidCheck {
@@ -83,6 +89,12 @@ impl VenueMidGuard {
         (previous.class() != result.class()).then_some(result)
     }
 
+    /// The instrument has an asset to check against.
+    #[inline]
+    pub fn is_mapped(&self, instrument: u32) -> bool {
+        matches!(self.asset_of.get(instrument as usize), Some(Some(_)))
+    }
+
     /// Forgets the last result (the book went invalid): the next batch is checked afresh.
     pub fn reset(&mut self, instrument: u32) {
         if let Some(slot) = self.last.get_mut(instrument as usize) {
@@ -131,8 +143,8 @@ pub fn base_asset(symbol: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msg::Side;
     use crate::msg::OraclePrice;
+    use crate::msg::Side;
     use crate::oracle::reference::{AssetLimits, OracleSource, REASON_VENUE_DEVIATION};
 
     const NOW_MS: u64 = 1_700_000_000_000;

@@ -19,6 +19,10 @@ pub struct OraclesConfig {
     /// Starts the oracle thread and the `oracle->hot` ring. Default false.
     #[serde(default)]
     pub enabled: bool,
+    /// The `hedger` binary starts the Hermes and RedStone simulators in-process and generates
+    /// `assets`, `pyth` and `redstone` for them (given values are replaced). Default false.
+    #[serde(default)]
+    pub embedded_sim: bool,
     /// How long a quarantined source stays quarantined at least.
     #[serde(default = "default_quarantine_hold_ms")]
     pub quarantine_hold_ms: u64,
@@ -35,6 +39,7 @@ impl Default for OraclesConfig {
     fn default() -> Self {
         OraclesConfig {
             enabled: false,
+            embedded_sim: false,
             quarantine_hold_ms: default_quarantine_hold_ms(),
             assets: Vec::new(),
             pyth: None,
@@ -295,7 +300,8 @@ fn parse_addresses(texts: &[String], field: &str) -> Result<Vec<EthAddress>, Str
 impl OraclesConfig {
     /// Every problem, each as a sentence (empty when valid or disabled).
     pub fn problems(&self) -> Vec<String> {
-        if !self.enabled {
+        if !self.enabled || self.embedded_sim {
+            // Embedded: the binary generates (and then checks) the sources at start-up.
             return Vec::new();
         }
         let mut problems = Vec::new();

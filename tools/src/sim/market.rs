@@ -14,7 +14,8 @@ pub struct SimAsset {
     pub base_e8: i64,
 }
 
-/// ETH, BTC and USDC with their mainnet Pyth ids.
+/// ETH, BTC and USDC with their mainnet Pyth ids, centred where the venue simulators start
+/// (BTC 65 000, ETH 3 500) so the venue-mid check agrees on the embedded setup.
 pub fn default_assets() -> Vec<SimAsset> {
     let id = |text: &str| -> [u8; 32] {
         let bytes = hedger_core::oracle::bytes::decode_hex(text).unwrap_or_default();
@@ -24,12 +25,12 @@ pub fn default_assets() -> Vec<SimAsset> {
         SimAsset {
             name: "ETH",
             pyth_feed_id: id("ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace"),
-            base_e8: 3_000 * 100_000_000,
+            base_e8: 3_500 * 100_000_000,
         },
         SimAsset {
             name: "BTC",
             pyth_feed_id: id("e62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43"),
-            base_e8: 60_000 * 100_000_000,
+            base_e8: 65_000 * 100_000_000,
         },
         SimAsset {
             name: "USDC",
