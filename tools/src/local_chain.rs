@@ -40,11 +40,12 @@ pub const DEV_MINTER_KEY: &str = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a
 /// Anvil development account #4: holds `REDEEMER_ROLE` only.
 pub const DEV_REDEEMER_KEY: &str =
     "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
-const DEV_ADMIN: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const DEV_MINTER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const DEV_BENEFACTOR: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-const DEV_GATEKEEPER: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-const DEV_REDEEMER: &str = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+/// Anvil development accounts #0–#4 (admin, minter, benefactor, gatekeeper, redeemer).
+pub const DEV_ADMIN: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub const DEV_MINTER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+pub const DEV_BENEFACTOR: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+pub const DEV_GATEKEEPER: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+pub const DEV_REDEEMER: &str = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 
 const E18: u128 = 1_000_000_000_000_000_000;
 /// Per-asset and global per-block caps of the embedded deployment, in USDe base units.

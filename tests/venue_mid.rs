@@ -1,0 +1,146 @@
+//! Rule 5 on the hot thread (`oracles.md` §1.7, `reliability.md` §1.3): every completed venue book
+//! batch is checked against its asset's oracle reference; a book whose mid is off the reference
+//! (or that has no reference) is refused for pricing and reported to the cold thread once per
+//! change. Messages are pushed into the rings by hand, as the gateways would.
+
+use std::time::Duration;
+
+use hedger::pipeline::{venue_asset_map, ColdAgent, HotAgent};
+use hedger_core::ids::{InstrumentId, VenueId};
+use hedger_core::msg::{
+    Body, BookDelta, Msg, OraclePrice, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+};
+use hedger_core::oracle::reference::REASON_VENUE_DEVIATION;
+use hedger_core::oracle::venue_mid::MidCheck;
+use hedger_gateways::oracle::config::OracleAssetConfig;
+use hedger_gateways::oracle::OraclesConfig;
+use hedger_ipc::runtime::Agent;
+use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use hedger_ipc::RingProducer;
+
+const E8: i64 = 100_000_000;
+const ETH_PERP: u32 = 17;
+
+fn oracles() -> OraclesConfig {
+    OraclesConfig {
+        enabled: true,
+        assets: ["BTC", "ETH"].into_iter().map(OracleAssetConfig::new).collect(),
+        ..OraclesConfig::default()
+    }
+}
+
+fn delta(side: Side, price_e8: i64, qty: i64, seq: u64, flags: u8) -> Msg {
+    let body = BookDelta {
+        side,
+        price_ticks: price_e8,
+        qty_lots: qty,
+        seq,
+        seq_prev: 0,
+        batch_flags: flags,
+    };
+    Msg::new(Origin::new(VenueId::BinanceUsdm, InstrumentId(ETH_PERP)), Body::BookDelta(body))
+}
+
+fn push(ring: &mut RingProducer<Msg>, msgs: &[Msg]) {
+    for msg in msgs {
+        ring.push(*msg).expect("ring has room");
+    }
+}
+
+#[test]
+fn symbols_map_to_oracle_assets_by_their_base() {
+    let symbols = [
+        ("BTCUSDT".to_owned(), InstrumentId(16)),
+        ("ETHUSDT".to_owned(), InstrumentId(17)),
+        ("SOLUSDT".to_owned(), InstrumentId(18)),
+    ];
+    let map = venue_asset_map(&symbols, &oracles());
+    assert_eq!((map[16], map[17], map[18], map[0]), (Some(0), Some(1), None, None));
+    let off = OraclesConfig { enabled: false, ..oracles() };
+    assert!(venue_asset_map(&symbols, &off).iter().all(Option::is_none));
+}
+
+#[test]
+fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let tel = TelemetryFile::create(
+        &dir.path().join("v.tel"),
+        TelemetryLimits::default(),
+        "t",
+        1_000_000_000,
+        0,
+    )
+    .unwrap();
+    let (mut venue_tx, venue_rx) = hedger_ipc::ring::<Msg>(&tel, "binance->hot", 1024).unwrap();
+    let (mut oracle_tx, oracle_rx) = hedger_ipc::ring::<Msg>(&tel, "oracle->hot", 1024).unwrap();
+    let (event_tx, event_rx) = hedger_ipc::ring::<Msg>(&tel, "hot->cold", 1024).unwrap();
+    let cfg = oracles();
+    let symbols = [("ETHUSDT".to_owned(), InstrumentId(ETH_PERP))];
+    let limits = cfg.assets.iter().map(|a| a.limits()).collect();
+    let mut hot = HotAgent::new(vec![venue_rx], event_tx, 64)
+        .with_venue_assets(venue_asset_map(&symbols, &cfg))
+        .with_oracles(vec![oracle_rx], limits);
+    let mut cold = ColdAgent::new(event_rx, Duration::from_secs(3600));
+    let now_ms = hedger_ipc::clock::unix_ms();
+    let price = OraclePrice {
+        price_e8: 3_500 * E8,
+        conf_e8: E8 as u64,
+        publish_time_ms: now_ms,
+        signer_count: 13,
+    };
+    let pyth = Origin::new(VenueId::Pyth, InstrumentId(1));
+    push(&mut oracle_tx, &[Msg::new(pyth, Body::OraclePrice(price))]);
+    let step = |hot: &mut HotAgent, cold: &mut ColdAgent| {
+        while hot.do_work() > 0 {}
+        while cold.do_work() > 0 {}
+    };
+    step(&mut hot, &mut cold);
+
+    // Snapshot with mid 3500: agrees.
+    push(
+        &mut venue_tx,
+        &[
+            delta(Side::Buy, 3_499 * E8, 10, 1, FLAG_SNAPSHOT_BEGIN),
+            delta(Side::Sell, 3_501 * E8, 10, 1, FLAG_BATCH_END),
+        ],
+    );
+    step(&mut hot, &mut cold);
+    assert!(hot.mid_guard().price_ok(ETH_PERP));
+    assert_eq!(cold.venue_mid_statuses(), 1);
+
+    // The book moves 3% away in one batch: refused with the deviation reason.
+    push(
+        &mut venue_tx,
+        &[
+            delta(Side::Buy, 3_499 * E8, 0, 2, 0),
+            delta(Side::Sell, 3_501 * E8, 0, 2, 0),
+            delta(Side::Buy, 3_604 * E8, 10, 2, 0),
+            delta(Side::Sell, 3_606 * E8, 10, 2, FLAG_BATCH_END),
+        ],
+    );
+    step(&mut hot, &mut cold);
+    assert!(!hot.mid_guard().price_ok(ETH_PERP));
+    match hot.mid_guard().last(ETH_PERP) {
+        MidCheck::Refused(error) => assert_eq!(error.code(), REASON_VENUE_DEVIATION),
+        other => panic!("expected a deviation refusal, got {other:?}"),
+    }
+    assert_eq!(cold.venue_mid_statuses(), 2);
+
+    // Another far batch: same state, nothing more reported.
+    push(&mut venue_tx, &[delta(Side::Buy, 3_603 * E8, 5, 3, FLAG_BATCH_END)]);
+    step(&mut hot, &mut cold);
+    assert_eq!(cold.venue_mid_statuses(), 2, "unchanged state is not reported again");
+
+    // Back near the reference: usable again, reported.
+    push(
+        &mut venue_tx,
+        &[
+            delta(Side::Buy, 3_500 * E8, 10, 4, FLAG_SNAPSHOT_BEGIN),
+            delta(Side::Sell, 3_502 * E8, 10, 4, FLAG_BATCH_END),
+        ],
+    );
+    step(&mut hot, &mut cold);
+    assert!(hot.mid_guard().price_ok(ETH_PERP));
+    assert_eq!(cold.venue_mid_statuses(), 3);
+    assert_eq!(hot.mid_guard().checks(), 4);
+}
