@@ -58,6 +58,8 @@ fn config(sims: &RunningSims, mode: HermesMode, max_age_ms: u64) -> OraclesConfi
         connect_timeout_ms: 500,
         request_timeout_ms: 5_000,
         idle_timeout_ms: 5_000,
+        ca_cert_file: None,
+        extra_roots_der: Vec::new(),
     };
     let redstone = RedstoneSourceConfig {
         url: described["redstone"]["url"].as_str().unwrap().to_owned(),
@@ -70,6 +72,8 @@ fn config(sims: &RunningSims, mode: HermesMode, max_age_ms: u64) -> OraclesConfi
         api_key_env: None,
         connect_timeout_ms: 500,
         request_timeout_ms: 5_000,
+        ca_cert_file: None,
+        extra_roots_der: Vec::new(),
     };
     let cfg = OraclesConfig {
         enabled: true,
@@ -440,4 +444,36 @@ fn hedger_sim_prints_its_addresses_and_a_config_that_validates() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn tls_sources_verify_through_https_and_an_untrusted_certificate_is_refused() {
+    let args = SimArgs { interval_ms: 200, oracle_tls: true, ..SimArgs::default() };
+    let sims = start_sims(&args).expect("TLS simulators start");
+    let described = sims.describe();
+    for source in ["pyth", "redstone"] {
+        let url = described[source]["url"].as_str().unwrap();
+        assert!(url.starts_with("https://127.0.0.1:"), "{source}: {url}");
+    }
+    let cert_der = sims.oracle_cert.as_ref().unwrap().cert_der.clone();
+    let mut trusted = config(&sims, HermesMode::Stream, 10_000);
+    trusted.pyth.as_mut().unwrap().extra_roots_der = vec![cert_der.clone()];
+    trusted.redstone.as_mut().unwrap().extra_roots_der = vec![cert_der];
+    let mut rig = Rig::new(&trusted);
+    rig.both_up();
+    assert!(rig.gateway.pyth_stats().unwrap().updates_verified >= 1);
+
+    // The same servers, not trusted: both sources go down with the TLS reason, no price.
+    let untrusted = config(&sims, HermesMode::Poll, 10_000);
+    let mut rig = Rig::new(&untrusted);
+    rig.until("TLS refusal reported", 20, |rig| {
+        rig.health(ETH, OracleSource::Pyth) == SourceHealth::Stale
+            && rig.health(ETH, OracleSource::RedStone) == SourceHealth::Stale
+    });
+    for source in [OracleSource::Pyth, OracleSource::RedStone] {
+        let slot = rig.hot.references().source(ETH as usize, source).unwrap();
+        assert_eq!(slot.reason_code, hedger_gateways::oracle::reason::TLS, "{source:?}");
+        assert_eq!(slot.prices_accepted, 0);
+    }
+    assert!(rig.hot.references().reference(ETH as usize, unix_ms()).is_none());
 }

@@ -64,6 +64,13 @@ pub struct SimArgs {
     /// Write the venue simulators' self-signed certificate (PEM) here, for `--ca-cert`.
     #[arg(long)]
     pub cert_out: Option<std::path::PathBuf>,
+    /// Serve the oracle simulators over TLS (https, a generated self-signed certificate).
+    #[arg(long)]
+    pub oracle_tls: bool,
+    /// With `--oracle-tls`: write the oracle simulators' certificate (PEM) here; the printed
+    /// config names it as `ca_cert_file`.
+    #[arg(long)]
+    pub oracle_cert_out: Option<std::path::PathBuf>,
 }
 
 impl Default for SimArgs {
@@ -82,6 +89,8 @@ impl Default for SimArgs {
             binance_port: 0,
             plain: false,
             cert_out: None,
+            oracle_tls: false,
+            oracle_cert_out: None,
         }
     }
 }
@@ -94,6 +103,10 @@ pub struct RunningSims {
     pub redstone: Option<(Arc<RedstoneSim>, HttpServer)>,
     /// The Binance USDⓈ-M simulator.
     pub binance: Option<crate::venue_sim::binance::BinanceSim>,
+    /// The oracle simulators' certificate, with `--oracle-tls`.
+    pub oracle_cert: Option<crate::venue_sim::SimCert>,
+    /// Where that certificate was written (`--oracle-cert-out`).
+    pub oracle_cert_file: Option<std::path::PathBuf>,
 }
 
 /// Why the simulators could not start.
@@ -111,6 +124,8 @@ pub enum SimError {
     NotLoopback(String),
     #[error("cannot bind {what}: {source}")]
     Bind { what: &'static str, source: std::io::Error },
+    #[error("oracle TLS certificate: {0}")]
+    Tls(String),
 }
 
 fn start_venues(args: &SimArgs, running: &mut RunningSims) -> Result<(), SimError> {
@@ -161,23 +176,55 @@ pub fn start(args: &SimArgs) -> Result<RunningSims, SimError> {
         }
     }
     let faults = parse_faults(&args.faults)?;
-    let mut running = RunningSims { pyth: None, redstone: None, binance: None };
+    let mut running = RunningSims {
+        pyth: None,
+        redstone: None,
+        binance: None,
+        oracle_cert: None,
+        oracle_cert_file: None,
+    };
     start_venues(args, &mut running)?;
+    let tls = oracle_tls(args, &mut running)?;
+    let serve = |port, handler, what| {
+        match &tls {
+            Some(config) => HttpServer::start_tls(&args.bind, port, handler, Arc::clone(config)),
+            None => HttpServer::start(&args.bind, port, handler),
+        }
+        .map_err(|source| SimError::Bind { what, source })
+    };
     if want_pyth {
         let sim = Arc::new(HermesSim::new(args.seed, market::default_assets(), args.interval_ms));
         apply_faults(&sim.faults, &faults, "pyth");
-        let server = HttpServer::start(&args.bind, args.pyth_port, sim.handler())
-            .map_err(|source| SimError::Bind { what: "the Hermes simulator", source })?;
+        let server = serve(args.pyth_port, sim.handler(), "the Hermes simulator")?;
         running.pyth = Some((sim, server));
     }
     if want_redstone {
         let sim = Arc::new(RedstoneSim::new(args.seed, market::default_assets()));
         apply_faults(&sim.faults, &faults, "redstone");
-        let server = HttpServer::start(&args.bind, args.redstone_port, sim.handler())
-            .map_err(|source| SimError::Bind { what: "the RedStone simulator", source })?;
+        let server = serve(args.redstone_port, sim.handler(), "the RedStone simulator")?;
         running.redstone = Some((sim, server));
     }
     Ok(running)
+}
+
+/// With `--oracle-tls`: a fresh certificate (written to `--oracle-cert-out`) and its server
+/// config.
+fn oracle_tls(
+    args: &SimArgs,
+    running: &mut RunningSims,
+) -> Result<Option<Arc<rustls::ServerConfig>>, SimError> {
+    if !args.oracle_tls {
+        return Ok(None);
+    }
+    let cert = crate::venue_sim::generate_cert().map_err(|e| SimError::Tls(e.to_string()))?;
+    let config = http::tls_server_config(&cert).map_err(|e| SimError::Tls(e.to_string()))?;
+    if let Some(path) = &args.oracle_cert_out {
+        std::fs::write(path, &cert.cert_pem)
+            .map_err(|source| SimError::CertOut { path: path.clone(), source })?;
+        running.oracle_cert_file = Some(path.clone());
+    }
+    running.oracle_cert = Some(cert);
+    Ok(Some(config))
 }
 
 fn parse_faults(texts: &[String]) -> Result<Vec<(String, Fault)>, SimError> {
@@ -238,6 +285,11 @@ impl RunningSims {
             items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
         };
         let mut text = String::from("[oracles]\nenabled = true\n");
+        let ca_line = self
+            .oracle_cert_file
+            .as_ref()
+            .map(|path| format!("ca_cert_file = {:?}\n", path.display().to_string()))
+            .unwrap_or_default();
         for asset in market::default_assets() {
             text.push_str(&format!(
                 "\n[[oracles.assets]]\nname = \"{}\"\npyth_feed_id = \"{}\"\nredstone_feed = \"{}\"\n",
@@ -249,7 +301,7 @@ impl RunningSims {
         if let Some((sim, server)) = &self.pyth {
             let signers = sim.signer_set().addresses.iter().map(ToString::to_string).collect();
             text.push_str(&format!(
-                "\n[oracles.pyth]\nurl = \"{}\"\nmode = \"stream\"\nguardian_set_index = {SIM_GUARDIAN_SET_INDEX}\nquorum = {SIM_QUORUM}\nsigners = [{}]\n",
+                "\n[oracles.pyth]\nurl = \"{}\"\nmode = \"stream\"\nguardian_set_index = {SIM_GUARDIAN_SET_INDEX}\nquorum = {SIM_QUORUM}\nsigners = [{}]\n{ca_line}",
                 server.url(),
                 list(signers)
             ));
@@ -257,7 +309,7 @@ impl RunningSims {
         if let Some((sim, server)) = &self.redstone {
             let signers = sim.signers().iter().map(ToString::to_string).collect();
             text.push_str(&format!(
-                "\n[oracles.redstone]\nurl = \"{}\"\nthreshold = {SIM_THRESHOLD}\nsigners = [{}]\n",
+                "\n[oracles.redstone]\nurl = \"{}\"\nthreshold = {SIM_THRESHOLD}\nsigners = [{}]\n{ca_line}",
                 server.url(),
                 list(signers)
             ));

@@ -154,7 +154,8 @@ pub enum HermesMode {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PythConfig {
-    /// Hermes base URL, plain http (`http://127.0.0.1:PORT`, a path prefix is kept).
+    /// Hermes base URL, `https://` (public Hermes) or `http://` (`http://127.0.0.1:PORT`); a
+    /// path prefix is kept.
     pub url: String,
     #[serde(default)]
     pub mode: HermesMode,
@@ -182,13 +183,20 @@ pub struct PythConfig {
     /// SSE: reconnect when nothing (not even a keep-alive) arrived for this long.
     #[serde(default = "default_idle_timeout_ms")]
     pub idle_timeout_ms: u64,
+    /// PEM file of extra trusted root certificates for `https` (beside the Mozilla roots),
+    /// e.g. `hedger sim --oracle-tls --cert-out FILE`.
+    #[serde(default)]
+    pub ca_cert_file: Option<String>,
+    /// Extra trusted roots (DER), set by code (the embedded simulators); not in TOML.
+    #[serde(skip)]
+    pub extra_roots_der: Vec<Vec<u8>>,
 }
 
 /// `[oracles.redstone]`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedstoneSourceConfig {
-    /// Oracle gateway base URL, plain http.
+    /// Oracle gateway base URL, `https://` or `http://`.
     pub url: String,
     #[serde(default = "default_data_service_id")]
     pub data_service_id: String,
@@ -211,6 +219,37 @@ pub struct RedstoneSourceConfig {
     pub connect_timeout_ms: u64,
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// As [`PythConfig::ca_cert_file`].
+    #[serde(default)]
+    pub ca_cert_file: Option<String>,
+    /// As [`PythConfig::extra_roots_der`].
+    #[serde(skip)]
+    pub extra_roots_der: Vec<Vec<u8>>,
+}
+
+/// The rustls client config for an `https` source: the Mozilla roots plus `extra_roots_der`
+/// plus every certificate in `ca_cert_file`.
+///
+/// # Errors
+/// A sentence naming the file or certificate that could not be used.
+pub fn client_tls(
+    ca_cert_file: Option<&str>,
+    extra_roots_der: &[Vec<u8>],
+) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = extra_roots_der.to_vec();
+    if let Some(path) = ca_cert_file {
+        let pem = std::fs::read(path).map_err(|e| format!("ca_cert_file {path}: {e}"))?;
+        let before = roots.len();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_cert_file {path}: {e}"))?;
+            roots.push(cert.as_ref().to_vec());
+        }
+        if roots.len() == before {
+            return Err(format!("ca_cert_file {path}: no PEM certificate in it"));
+        }
+    }
+    crate::ws::stream::tls_config(&roots).map_err(|e| e.to_string())
 }
 
 fn default_poll_interval_ms() -> u64 {
@@ -331,6 +370,9 @@ impl OraclesConfig {
         if let Err(e) = HttpUrl::parse(&pyth.url) {
             problems.push(format!("oracles.pyth.url: {e}"));
         }
+        if let Err(e) = client_tls(pyth.ca_cert_file.as_deref(), &pyth.extra_roots_der) {
+            problems.push(format!("oracles.pyth.{e}"));
+        }
         if let Err(e) = pyth.signer_set() {
             problems.push(e);
         }
@@ -353,6 +395,9 @@ impl OraclesConfig {
         let mut problems = Vec::new();
         if let Err(e) = HttpUrl::parse(&redstone.url) {
             problems.push(format!("oracles.redstone.url: {e}"));
+        }
+        if let Err(e) = client_tls(redstone.ca_cert_file.as_deref(), &redstone.extra_roots_der) {
+            problems.push(format!("oracles.redstone.{e}"));
         }
         if let Err(e) = redstone.verify_config() {
             problems.push(e);
@@ -450,15 +495,16 @@ mod tests {
         let cfg = parse(serde_json::json!({
             "enabled": true,
             "assets": [{ "name": "X", "pyth_feed_id": "abcd", "sources_min": 0 }],
-            "pyth": { "url": "https://hermes.pyth.network", "guardian_set": 9,
-                      "poll_interval_ms": 0 },
+            "pyth": { "url": "ftp://hermes.pyth.network", "guardian_set": 9,
+                      "poll_interval_ms": 0, "ca_cert_file": "/nonexistent/ca.pem" },
             "redstone": { "url": "http://127.0.0.1:2", "signers": ["0x12"], "threshold": 3 },
         }));
         let text = cfg.problems().join("\n");
         for needle in [
             "pyth_feed_id must be 32 bytes",
             "sources_min",
-            "https is not supported",
+            "scheme must be http:// or https://",
+            "ca_cert_file /nonexistent/ca.pem",
             "guardian_set 9",
             "poll_interval_ms",
             "not a 20-byte hex address",

@@ -61,7 +61,14 @@ impl HermesSource {
         }
         let ids: Vec<String> =
             feeds.iter().map(|(id, _)| format!("ids[]={}", hex_of(id))).collect();
+        let tls = url.tls;
         let mut session = HttpSession::new(url, cfg.connect_timeout_ms, cfg.request_timeout_ms);
+        if tls {
+            let config =
+                super::config::client_tls(cfg.ca_cert_file.as_deref(), &cfg.extra_roots_der)
+                    .map_err(|e| format!("oracles.pyth.{e}"))?;
+            session.set_tls(config);
+        }
         if cfg.mode == HermesMode::Stream {
             session.set_idle_timeout_ms(cfg.idle_timeout_ms);
         }

@@ -1,12 +1,14 @@
 //! A minimal HTTP/1.1 client for the oracle gateways: one request per connection (REST polls) or
-//! one long response (SSE), plain TCP, read without blocking.
+//! one long response (SSE), over plain TCP or TLS (rustls), read without blocking.
 //!
 //! Why not a crate: the oracle gateways need GET with two headers, `Content-Length`, chunked
 //! bodies and an endless SSE body, read from a non-blocking socket inside an [`Agent`] loop.
 //! Blocking clients (ureq) would stall the oracle thread, async ones (reqwest/hyper) would bring a
 //! runtime into a pinned-thread design; the subset needed is ~250 lines and fully tested here.
-//! TLS is not supported: `https` URLs are refused by config validation (the public Hermes and
-//! RedStone gateways need TLS plus an API key; a rustls transport is the follow-up).
+//! TLS: `https://` URLs get a rustls client (ring provider, Mozilla roots from webpki-roots plus
+//! any configured extra root, e.g. a simulator's self-signed certificate). The handshake is done
+//! blocking within the connect timeout, then the socket turns non-blocking like a plain one;
+//! [`HttpStream`] hides the difference from the readers.
 //!
 //! Promises: the connect waits at most `connect_timeout`; after it every read is non-blocking; a
 //! response head or body larger than its limit is an error (never unbounded growth); malformed
@@ -38,50 +40,129 @@ pub enum HttpError {
     Status { status: u16 },
     #[error("connection closed")]
     Closed,
+    #[error("TLS with {host}: {message}")]
+    Tls { host: String, message: String },
 }
 
-/// A parsed `http://host:port/prefix` URL.
+/// A connected stream, plain or TLS.
+#[derive(Debug)]
+pub enum HttpStream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl HttpStream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            HttpStream::Plain(tcp) => tcp,
+            HttpStream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for HttpStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            HttpStream::Plain(tcp) => tcp.read(buf),
+            // A peer that closes without close_notify ends the response like a plain EOF;
+            // framing (length, chunks) still decides whether the body was complete.
+            HttpStream::Tls(tls) => match tls.read(buf) {
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Write for HttpStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            HttpStream::Plain(tcp) => tcp.write(buf),
+            HttpStream::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            HttpStream::Plain(tcp) => tcp.flush(),
+            HttpStream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// A parsed `http(s)://host:port/prefix` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// `host:port` for the Host header and the connection.
     pub authority: String,
+    /// The host alone (TLS server name).
+    pub host: String,
     /// Path prefix without a trailing `/` (empty for the root).
     pub prefix: String,
+    /// `https://`.
+    pub tls: bool,
 }
 
 impl HttpUrl {
-    /// Parses a plain-HTTP URL (port defaults to 80).
+    /// Parses an `http://` (port 80 by default) or `https://` (443) URL.
     ///
     /// # Errors
-    /// [`HttpError::Url`] for another scheme (notably `https`), an empty host or a query.
+    /// [`HttpError::Url`] for another scheme, an empty host or a query.
     pub fn parse(url: &str) -> Result<HttpUrl, HttpError> {
         let err = |reason| HttpError::Url { url: url.to_owned(), reason };
-        if url.starts_with("https://") {
-            return Err(err("https is not supported by this build (plain http only)"));
-        }
-        let rest = url.strip_prefix("http://").ok_or_else(|| err("scheme must be http://"))?;
+        let (rest, tls) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (rest, true),
+            (None, Some(rest)) => (rest, false),
+            (None, None) => return Err(err("scheme must be http:// or https://")),
+        };
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if authority.is_empty() || path.contains('?') || path.contains('#') {
             return Err(err("needs a host and no query"));
         }
-        let authority =
-            if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
-        Ok(HttpUrl { authority, prefix: path.trim_end_matches('/').to_owned() })
+        let default_port = if tls { 443 } else { 80 };
+        let (host, authority) = match authority.rsplit_once(':') {
+            Some((host, _port)) => (host.to_owned(), authority.to_owned()),
+            None => (authority.to_owned(), format!("{authority}:{default_port}")),
+        };
+        if host.is_empty() {
+            return Err(err("needs a host and no query"));
+        }
+        Ok(HttpUrl { authority, host, prefix: path.trim_end_matches('/').to_owned(), tls })
     }
 
-    /// Resolves and connects, waiting at most `timeout`; the stream is then non-blocking.
+    /// Resolves and connects (and, for `https`, completes the TLS handshake with `tls`), waiting
+    /// at most `timeout` for each; the stream is then ready for [`send`].
     ///
     /// # Errors
-    /// [`HttpError::Connect`].
-    pub fn connect(&self, timeout: Duration) -> Result<TcpStream, HttpError> {
+    /// [`HttpError::Connect`], or [`HttpError::Tls`] (also for an `https` URL without `tls`).
+    pub fn connect(
+        &self,
+        timeout: Duration,
+        tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<HttpStream, HttpError> {
         let connect_err = |kind| HttpError::Connect { addr: self.authority.clone(), kind };
         let addrs: Vec<SocketAddr> =
             self.authority.to_socket_addrs().map_err(|e| connect_err(e.kind()))?.collect();
         let addr = addrs.first().ok_or_else(|| connect_err(ErrorKind::NotFound))?;
-        let stream =
+        let mut stream =
             TcpStream::connect_timeout(addr, timeout).map_err(|e| connect_err(e.kind()))?;
         let _ = stream.set_nodelay(true);
-        Ok(stream)
+        if !self.tls {
+            return Ok(HttpStream::Plain(stream));
+        }
+        let tls_err = |message: String| HttpError::Tls { host: self.host.clone(), message };
+        let config = tls.ok_or_else(|| tls_err("no TLS client config".to_owned()))?;
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|e| tls_err(e.to_string()))?;
+        let mut conn = rustls::ClientConnection::new(std::sync::Arc::clone(config), name)
+            .map_err(|e| tls_err(e.to_string()))?;
+        let io = |e: std::io::Error| tls_err(e.to_string());
+        stream.set_read_timeout(Some(timeout)).map_err(io)?;
+        stream.set_write_timeout(Some(timeout)).map_err(io)?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut stream).map_err(io)?;
+        }
+        Ok(HttpStream::Tls(Box::new(rustls::StreamOwned::new(conn, stream))))
     }
 }
 
@@ -106,11 +187,12 @@ pub fn get_request(url: &HttpUrl, path_and_query: &str, headers: &[(&str, &str)]
 ///
 /// # Errors
 /// [`HttpError::Io`].
-pub fn send(stream: &mut TcpStream, request: &[u8], timeout: Duration) -> Result<(), HttpError> {
+pub fn send(stream: &mut HttpStream, request: &[u8], timeout: Duration) -> Result<(), HttpError> {
     let io = |e: std::io::Error| HttpError::Io { kind: e.kind() };
-    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+    stream.tcp().set_write_timeout(Some(timeout)).map_err(io)?;
     stream.write_all(request).map_err(io)?;
-    stream.set_nonblocking(true).map_err(io)
+    stream.flush().map_err(io)?;
+    stream.tcp().set_nonblocking(true).map_err(io)
 }
 
 /// How the body of a response is delimited.
@@ -209,7 +291,7 @@ pub fn dechunk(raw: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<bool, HttpError> 
 /// # Errors
 /// [`HttpError::Closed`], [`HttpError::TooLarge`], [`HttpError::Io`].
 pub fn read_available(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     buf: &mut Vec<u8>,
     limit_bytes: usize,
 ) -> Result<usize, HttpError> {
@@ -304,11 +386,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_parse_and_https_is_refused() {
+    fn urls_parse_with_their_scheme_default_ports() {
         let url = HttpUrl::parse("http://127.0.0.1:8080/hermes/").unwrap();
         assert_eq!((url.authority.as_str(), url.prefix.as_str()), ("127.0.0.1:8080", "/hermes"));
         assert_eq!(HttpUrl::parse("http://localhost").unwrap().authority, "localhost:80");
-        assert!(HttpUrl::parse("https://hermes.pyth.network").is_err());
+        let https = HttpUrl::parse("https://hermes.pyth.network/").unwrap();
+        assert_eq!(https.authority, "hermes.pyth.network:443");
+        assert_eq!((https.host.as_str(), https.tls, url.tls), ("hermes.pyth.network", true, false));
+        assert!(HttpUrl::parse("https://:443/x").is_err());
         assert!(HttpUrl::parse("ftp://x").is_err());
         assert!(HttpUrl::parse("http:///x").is_err());
         let request =

@@ -49,6 +49,8 @@ pub mod reason {
     pub const HTTP_STATUS: u32 = 2;
     /// I/O error, malformed HTTP, oversize or timed-out response. State `Down`.
     pub const TRANSPORT: u32 = 3;
+    /// TLS handshake or certificate failure (untrusted or wrong name). State `Down`.
+    pub const TLS: u32 = 4;
     /// No fresh price within `max_age_ms`. State `Stale`.
     pub const NO_FRESH_UPDATE: u32 = 10;
     /// Verified price with a publish time too far from now. State `Stale`.
@@ -96,6 +98,7 @@ pub mod reason {
             CONNECT => "connect",
             HTTP_STATUS => "http_status",
             TRANSPORT => "transport",
+            TLS => "tls",
             NO_FRESH_UPDATE => "no_fresh_update",
             STALE_TIMESTAMP => "stale_timestamp",
             CONFIDENCE => "confidence",

@@ -57,9 +57,17 @@ impl RedstoneSource {
             cfg.data_service_id,
             names.join(",")
         );
+        let tls = url.tls;
+        let mut session = HttpSession::new(url, cfg.connect_timeout_ms, cfg.request_timeout_ms);
+        if tls {
+            let config =
+                super::config::client_tls(cfg.ca_cert_file.as_deref(), &cfg.extra_roots_der)
+                    .map_err(|e| format!("oracles.redstone.{e}"))?;
+            session.set_tls(config);
+        }
         Ok(RedstoneSource {
             core: SourceCore::new(VenueId::RedStone, &tracked, quarantine_hold_ms, now_ms),
-            session: HttpSession::new(url, cfg.connect_timeout_ms, cfg.request_timeout_ms),
+            session,
             poll_interval_ms: cfg.poll_interval_ms,
             verify: cfg.verify_config()?,
             feeds,

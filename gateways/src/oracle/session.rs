@@ -1,10 +1,10 @@
 //! One HTTP exchange at a time for an oracle source: connect with a bounded timeout, send a GET,
 //! then read without blocking; timeouts, backoff and size limits included.
 
-use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::http::{self, HttpError, HttpUrl, ResponseReader};
+use super::http::{self, HttpError, HttpStream, HttpUrl, ResponseReader};
 use super::reason;
 
 /// Largest body a poll response may have (the full primary-prod response is ~1 MB).
@@ -35,7 +35,8 @@ pub struct HttpSession {
     request_timeout_ms: u64,
     idle_timeout_ms: u64,
     endless: bool,
-    stream: Option<TcpStream>,
+    stream: Option<HttpStream>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     reader: ResponseReader,
     scratch: Vec<u8>,
     opened_ms: u64,
@@ -54,6 +55,7 @@ impl HttpSession {
             idle_timeout_ms: request_timeout_ms,
             endless: false,
             stream: None,
+            tls: None,
             reader: ResponseReader::default(),
             scratch: Vec::with_capacity(64 * 1024),
             opened_ms: 0,
@@ -61,6 +63,11 @@ impl HttpSession {
             next_attempt_ms: 0,
             backoff_ms: BACKOFF_MIN_MS,
         }
+    }
+
+    /// The TLS client config for `https` URLs (without it an `https` connect fails).
+    pub fn set_tls(&mut self, tls: Arc<rustls::ClientConfig>) {
+        self.tls = Some(tls);
     }
 
     /// For endless responses (SSE): fail after this long without a byte, instead of after the
@@ -95,8 +102,9 @@ impl HttpSession {
         headers: &[(&str, &str)],
         now_ms: u64,
     ) -> Result<(), (u32, u64)> {
-        let mut stream = match self.url.connect(self.connect_timeout) {
+        let mut stream = match self.url.connect(self.connect_timeout, self.tls.as_ref()) {
             Ok(stream) => stream,
+            Err(HttpError::Tls { .. }) => return Err(self.fail(reason::TLS, 0, now_ms)),
             Err(_) => return Err(self.fail(reason::CONNECT, 0, now_ms)),
         };
         let request = http::get_request(&self.url, path_and_query, headers);

@@ -7,7 +7,6 @@
 //! and, when `close_after_events` is set, an `event: error` then closes (Hermes' 24 h close).
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,12 +70,12 @@ impl HermesSim {
     /// The request handler.
     pub fn handler(self: &Arc<Self>) -> Handler {
         let sim = Arc::clone(self);
-        Arc::new(move |request: &Request, stream: &mut TcpStream, stop: &AtomicBool| {
+        Arc::new(move |request: &Request, stream: &mut dyn Write, stop: &AtomicBool| {
             sim.handle(request, stream, stop)
         })
     }
 
-    fn handle(&self, request: &Request, stream: &mut TcpStream, stop: &AtomicBool) {
+    fn handle(&self, request: &Request, stream: &mut dyn Write, stop: &AtomicBool) {
         let ids = match self.requested_assets(request) {
             Ok(ids) => ids,
             Err(message) => return respond(stream, 404, "text/plain", message.as_bytes()),
@@ -216,14 +215,14 @@ impl HermesSim {
 
     fn stream(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut dyn Write,
         stop: &AtomicBool,
         ids: &[usize],
         base64: bool,
         parsed: bool,
     ) {
         let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
-        if stream.write_all(head.as_bytes()).is_err() {
+        if stream.write_all(head.as_bytes()).and_then(|()| stream.flush()).is_err() {
             return;
         }
         let close_after = self.faults.close_after_events.load(Ordering::Acquire);
@@ -236,7 +235,7 @@ impl HermesSim {
                 Some(format!("data:{}\n\n", self.body(ids, base64, parsed)))
             };
             if let Some(frame) = frame {
-                if stream.write_all(frame.as_bytes()).is_err() {
+                if stream.write_all(frame.as_bytes()).and_then(|()| stream.flush()).is_err() {
                     return;
                 }
                 sent += 1;
@@ -244,12 +243,13 @@ impl HermesSim {
             }
             if last_keep_alive.elapsed() >= Duration::from_secs(1) {
                 last_keep_alive = Instant::now();
-                if stream.write_all(b": keep-alive\n\n").is_err() {
+                if stream.write_all(b": keep-alive\n\n").and_then(|()| stream.flush()).is_err() {
                     return;
                 }
             }
             if close_after > 0 && sent >= close_after {
                 let _ = stream.write_all(b"event: error\ndata: stream closed by server\n\n");
+                let _ = stream.flush();
                 return;
             }
             std::thread::sleep(Duration::from_millis(self.interval_ms));

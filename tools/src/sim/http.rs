@@ -3,10 +3,12 @@
 //! Why std and not a crate: the simulators serve two GET routes each on loopback and must be
 //! able to misbehave on purpose (stall a stream, close early, send raw SSE bytes), which is
 //! awkward through a framework and ~100 lines here. Every connection is answered and closed
-//! (`Connection: close`), so there is no keep-alive state to get wrong.
+//! (`Connection: close`), so there is no keep-alive state to get wrong. [`HttpServer::start_tls`]
+//! serves the same handlers over TLS (rustls, blocking `StreamOwned`), with a self-signed
+//! certificate the clients are configured to trust.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -73,7 +75,7 @@ pub fn parse_request(head: &str) -> Option<Request> {
 }
 
 /// Writes a complete response with a body.
-pub fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) {
+pub fn respond(stream: &mut dyn Write, status: u16, content_type: &str, body: &[u8]) {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
@@ -86,15 +88,35 @@ pub fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &[
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body);
+    let _ = stream.flush();
 }
 
 /// Handles one request on its connection thread.
-pub type Handler = Arc<dyn Fn(&Request, &mut TcpStream, &AtomicBool) + Send + Sync>;
+pub type Handler = Arc<dyn Fn(&Request, &mut dyn Write, &AtomicBool) + Send + Sync>;
+
+/// A rustls server config for `cert`.
+///
+/// # Errors
+/// rustls refuses the key or certificate.
+pub fn tls_server_config(
+    cert: &crate::venue_sim::SimCert,
+) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_der.clone()));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![CertificateDer::from(cert.cert_der.clone())], key)?;
+    Ok(Arc::new(config))
+}
 
 /// A running server.
 pub struct HttpServer {
     /// Bound address.
     pub addr: SocketAddr,
+    /// Serving TLS.
+    pub tls: bool,
     stop: Arc<AtomicBool>,
     accept_thread: Option<JoinHandle<()>>,
 }
@@ -105,6 +127,29 @@ impl HttpServer {
     /// # Errors
     /// The bind error.
     pub fn start(bind: &str, port: u16, handler: Handler) -> std::io::Result<HttpServer> {
+        HttpServer::start_with(bind, port, handler, None)
+    }
+
+    /// As [`HttpServer::start`], over TLS with `tls`.
+    ///
+    /// # Errors
+    /// The bind error.
+    pub fn start_tls(
+        bind: &str,
+        port: u16,
+        handler: Handler,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<HttpServer> {
+        HttpServer::start_with(bind, port, handler, Some(tls))
+    }
+
+    fn start_with(
+        bind: &str,
+        port: u16,
+        handler: Handler,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<HttpServer> {
+        let is_tls = tls.is_some();
         let listener = TcpListener::bind((bind, port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -112,13 +157,14 @@ impl HttpServer {
         let thread_stop = Arc::clone(&stop);
         let accept_thread = std::thread::Builder::new()
             .name("sim-accept".to_owned())
-            .spawn(move || accept_loop(&listener, &handler, &thread_stop))?;
-        Ok(HttpServer { addr, stop, accept_thread: Some(accept_thread) })
+            .spawn(move || accept_loop(&listener, &handler, &thread_stop, tls.as_ref()))?;
+        Ok(HttpServer { addr, tls: is_tls, stop, accept_thread: Some(accept_thread) })
     }
 
-    /// `http://addr`.
+    /// `http://addr` or `https://addr`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
@@ -131,7 +177,12 @@ impl Drop for HttpServer {
     }
 }
 
-fn accept_loop(listener: &TcpListener, handler: &Handler, stop: &Arc<AtomicBool>) {
+fn accept_loop(
+    listener: &TcpListener,
+    handler: &Handler,
+    stop: &Arc<AtomicBool>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     while !stop.load(Ordering::Acquire) {
         let Ok((mut stream, _)) = listener.accept() else {
@@ -144,8 +195,21 @@ fn accept_loop(listener: &TcpListener, handler: &Handler, stop: &Arc<AtomicBool>
         }
         active.fetch_add(1, Ordering::AcqRel);
         let (handler, stop, active) = (Arc::clone(handler), Arc::clone(stop), Arc::clone(&active));
+        let tls = tls.cloned();
         let spawned = std::thread::Builder::new().name("sim-conn".to_owned()).spawn(move || {
-            serve(&mut stream, &handler, &stop);
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.set_nodelay(true);
+            match tls.map(rustls::ServerConnection::new) {
+                None => serve(&mut stream, &handler, &stop),
+                Some(Ok(conn)) => {
+                    let mut tls_stream = rustls::StreamOwned::new(conn, stream);
+                    serve(&mut tls_stream, &handler, &stop);
+                    tls_stream.conn.send_close_notify();
+                    let _ = tls_stream.flush();
+                }
+                Some(Err(_)) => {}
+            }
             active.fetch_sub(1, Ordering::AcqRel);
         });
         if spawned.is_err() {
@@ -154,10 +218,7 @@ fn accept_loop(listener: &TcpListener, handler: &Handler, stop: &Arc<AtomicBool>
     }
 }
 
-fn serve(stream: &mut TcpStream, handler: &Handler, stop: &AtomicBool) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.set_nodelay(true);
+fn serve<S: Read + Write>(stream: &mut S, handler: &Handler, stop: &AtomicBool) {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {

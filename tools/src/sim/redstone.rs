@@ -2,7 +2,7 @@
 //! ?dataFeedIds=A,B`, `/v2/data-packages/latest/{service}` and `/data-packages/latest/{service}`,
 //! answering the JSON shape of reference `oracles.md` §2.7 with packages signed by test nodes.
 
-use std::net::TcpStream;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -51,12 +51,12 @@ impl RedstoneSim {
     /// The request handler.
     pub fn handler(self: &Arc<Self>) -> Handler {
         let sim = Arc::clone(self);
-        Arc::new(move |request: &Request, stream: &mut TcpStream, _stop: &AtomicBool| {
+        Arc::new(move |request: &Request, stream: &mut dyn Write, _stop: &AtomicBool| {
             sim.handle(request, stream)
         })
     }
 
-    fn handle(&self, request: &Request, stream: &mut TcpStream) {
+    fn handle(&self, request: &Request, stream: &mut dyn Write) {
         let path = request.path.as_str();
         let routes = [
             "/v2/data-packages/latest-by-data-feeds/",
