@@ -1,14 +1,20 @@
 //! Rule 5 on the hot thread (`oracles.md` §1.7, `reliability.md` §1.3): every completed venue book
 //! batch is checked against its asset's oracle reference; a book whose mid is off the reference
 //! (or that has no reference) is refused for pricing and reported to the cold thread once per
-//! change. Messages are pushed into the rings by hand, as the gateways would.
+//! change. Messages are pushed into the rings by hand, as the gateways would. A counting
+//! allocator checks that the hot agent allocates nothing while it does so (and while it applies
+//! chain capacity messages).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hedger::pipeline::{venue_asset_map, ColdAgent, HotAgent};
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{
-    Body, BookDelta, Msg, OraclePrice, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    Body, BookDelta, ChainEvent, ChainEventKind, Msg, OraclePrice, Origin, Side, FLAG_BATCH_END,
+    FLAG_SNAPSHOT_BEGIN,
 };
 use hedger_core::oracle::reference::REASON_VENUE_DEVIATION;
 use hedger_core::oracle::venue_mid::MidCheck;
@@ -17,6 +23,51 @@ use hedger_gateways::oracle::OraclesConfig;
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
 use hedger_ipc::RingProducer;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if ARMED.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: forwards to the system allocator unchanged; counting touches only a const-initialised
+// thread-local and an atomic, neither of which allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` with this thread's allocations counted; returns how many there were.
+fn counted(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    ARMED.with(|a| a.set(true));
+    f();
+    ARMED.with(|a| a.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
 
 const E8: i64 = 100_000_000;
 const ETH_PERP: u32 = 17;
@@ -74,12 +125,14 @@ fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
     let (mut venue_tx, venue_rx) = hedger_ipc::ring::<Msg>(&tel, "binance->hot", 1024).unwrap();
     let (mut oracle_tx, oracle_rx) = hedger_ipc::ring::<Msg>(&tel, "oracle->hot", 1024).unwrap();
     let (event_tx, event_rx) = hedger_ipc::ring::<Msg>(&tel, "hot->cold", 1024).unwrap();
+    let (mut chain_tx, chain_rx) = hedger_ipc::ring::<Msg>(&tel, "chain->hot", 1024).unwrap();
     let cfg = oracles();
     let symbols = [("ETHUSDT".to_owned(), InstrumentId(ETH_PERP))];
     let limits = cfg.assets.iter().map(|a| a.limits()).collect();
     let mut hot = HotAgent::new(vec![venue_rx], event_tx, 64)
         .with_venue_assets(venue_asset_map(&symbols, &cfg))
-        .with_oracles(vec![oracle_rx], limits);
+        .with_oracles(vec![oracle_rx], limits)
+        .with_chain(vec![chain_rx], 4);
     let mut cold = ColdAgent::new(event_rx, Duration::from_secs(3600));
     let now_ms = hedger_ipc::clock::unix_ms();
     let price = OraclePrice {
@@ -90,10 +143,12 @@ fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
     };
     let pyth = Origin::new(VenueId::Pyth, InstrumentId(1));
     push(&mut oracle_tx, &[Msg::new(pyth, Body::OraclePrice(price))]);
-    let step = |hot: &mut HotAgent, cold: &mut ColdAgent| {
-        while hot.do_work() > 0 {}
+    let mut hot_allocations = 0;
+    let mut step = |hot: &mut HotAgent, cold: &mut ColdAgent| {
+        hot_allocations += counted(|| while hot.do_work() > 0 {});
         while cold.do_work() > 0 {}
     };
+    assert_eq!(counted(|| drop(std::hint::black_box(Box::new(1u8)))), 1, "the counter counts");
     step(&mut hot, &mut cold);
 
     // Snapshot with mid 3500: agrees.
@@ -143,4 +198,20 @@ fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
     assert!(hot.mid_guard().price_ok(ETH_PERP));
     assert_eq!(cold.venue_mid_statuses(), 3);
     assert_eq!(hot.mid_guard().checks(), 4);
+
+    // Chain capacity and a gatekeeper disable on the same hot loop.
+    let chain = |event, amount| {
+        let body = ChainEvent { event, block_number: 9, amount, ref_id: 0 };
+        Msg::new(Origin::new(VenueId::Chain, InstrumentId(1)), Body::ChainEvent(body))
+    };
+    let capacity =
+        [chain(ChainEventKind::MintCapacity, 700), chain(ChainEventKind::RedeemCapacity, 300)];
+    push(&mut chain_tx, &capacity);
+    step(&mut hot, &mut cold);
+    assert_eq!(hot.capacity().mint_remaining_usde(1, 9), 700);
+    push(&mut chain_tx, &[chain(ChainEventKind::MintingDisabled, 0)]);
+    step(&mut hot, &mut cold);
+    assert_eq!(hot.capacity().mint_remaining_usde(1, 9), 0);
+    assert_eq!((hot.chain_msgs(), cold.chain_events()), (3, 1));
+    assert_eq!(hot_allocations, 0, "the hot agent allocated");
 }
