@@ -9,6 +9,7 @@ pub mod book;
 pub mod books;
 pub mod fixed;
 pub mod ids;
+pub mod instrument;
 pub mod msg;
 pub mod oracle;
 pub mod order;
