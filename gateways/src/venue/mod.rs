@@ -11,6 +11,7 @@
 //! only ever touched by frames proven continuous. A gap invalidates the book on the frame that
 //! broke the rule; resyncs are bounded, then the book is quarantined.
 
+pub mod instruments;
 pub mod json;
 pub mod keeper;
 
