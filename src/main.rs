@@ -43,6 +43,8 @@ enum Command {
         #[command(subcommand)]
         cmd: hedger_tools::oracle_cli::OracleCommand,
     },
+    /// Parse a venue's instruments response body and print the specs as JSON lines.
+    Instruments(hedger_tools::instruments_cli::InstrumentsArgs),
     /// Hash, sign and verify Ethena minting orders and print JSON.
     Order {
         #[command(subcommand)]
@@ -123,6 +125,7 @@ fn main() {
         Command::Record(args) => hedger_tools::record::run(args),
         Command::Oracle { cmd } => hedger_tools::oracle_cli::run(cmd),
         Command::Order { cmd } => hedger_tools::order_cli::run(cmd),
+        Command::Instruments(args) => hedger_tools::instruments_cli::run(args),
     };
     std::process::exit(code);
 }

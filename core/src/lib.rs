@@ -10,6 +10,7 @@ pub mod books;
 pub mod capacity;
 pub mod fixed;
 pub mod ids;
+pub mod instrument;
 pub mod msg;
 pub mod oracle;
 pub mod order;

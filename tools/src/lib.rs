@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod inspect;
+pub mod instruments_cli;
 pub mod local_chain;
 pub mod oracle_cli;
 pub mod order_cli;

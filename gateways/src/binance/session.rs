@@ -14,7 +14,11 @@
 //! Messages to the hot thread, per applied book frame: one `BookDelta` per level, the first of a
 //! snapshot flagged `FLAG_SNAPSHOT_BEGIN`, the last flagged `FLAG_BATCH_END`, all stamped with
 //! the TSC at which the frame was read (`recv_tsc`). Prices and sizes are on the wire scale
-//! (1e-8 units); rescaling to each instrument's tick and lot comes with instrument metadata.
+//! (1e-8 units), the hot thread's common scale; each instrument's [`InstrumentSpec`] (fetched
+//! from `GET /fapi/v1/exchangeInfo` once per connection, before the snapshots) travels with it
+//! and every applied level is checked against its tick and lot (off-grid => `BAD_LEVEL`). A
+//! failed fetch, or one that does not list a configured symbol, ends the connection: the books
+//! are reported Down with reason `INSTRUMENTS` and the session retries with backoff.
 //! A full ring applies backpressure (the session stops reading until there is room): a book
 //! delta is never dropped.
 
@@ -35,10 +39,12 @@ use hedger_ipc::runtime::Agent;
 use hedger_ipc::RingProducer;
 
 use super::{BinanceParser, BinanceSequencer};
+use crate::venue::instruments::fetch_instruments;
 use crate::venue::keeper::KeeperLimits;
 use crate::venue::{reason, BookKeeper, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
 use crate::ws::http::{http_get, ws_connect};
 use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, TransportError, YieldNow};
+use hedger_core::instrument::InstrumentSpec;
 
 /// Settings of one session.
 #[derive(Clone, Debug)]
@@ -104,6 +110,8 @@ pub struct SessionStats {
     pub snapshots: AtomicU64,
     pub gaps: AtomicU64,
     pub ring_full_waits: AtomicU64,
+    pub instrument_fetches: AtomicU64,
+    pub instrument_errors: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -125,6 +133,8 @@ struct Session {
     books: Vec<Book>,
     stats: Arc<SessionStats>,
     rng: u64,
+    /// Reason code for the next Down report (`INSTRUMENTS` after a failed metadata fetch).
+    down_reason: u32,
 }
 
 /// The agent: polls the session future.
@@ -165,6 +175,7 @@ impl BinanceGateway {
             books,
             stats: Arc::clone(&stats),
             rng: seed | 1,
+            down_reason: 0,
         };
         Ok(BinanceGateway { future: Box::pin(session.run()), stats })
     }
@@ -228,6 +239,7 @@ impl Session {
         bump(&self.stats.connects);
         let syncs_books = self.cfg.streams.iter().any(|s| s.starts_with("depth"));
         if syncs_books {
+            self.fetch_specs().await?;
             for index in 0..self.books.len() {
                 self.books[index].keeper.resync();
                 self.fetch_snapshot(index).await?;
@@ -259,6 +271,36 @@ impl Session {
                 self.resync_invalid_books().await?;
             }
         }
+    }
+
+    /// Fetches exchangeInfo and installs each book's spec; any failure ends the connection.
+    async fn fetch_specs(&mut self) -> Result<(), TransportError> {
+        bump(&self.stats.instrument_fetches);
+        let symbols: Vec<&str> = self.cfg.symbols.iter().map(|(s, _)| s.as_str()).collect();
+        let fetched = fetch_instruments(
+            VenueId::BinanceUsdm,
+            &self.cfg.rest_url,
+            self.tls.as_ref(),
+            &symbols,
+        )
+        .await;
+        let specs: Vec<InstrumentSpec> = match fetched {
+            Ok(specs) => specs,
+            Err(e) => {
+                bump(&self.stats.instrument_errors);
+                self.down_reason = reason::INSTRUMENTS;
+                return Err(TransportError::WebSocket {
+                    endpoint: self.cfg.rest_url.clone(),
+                    message: format!("instruments: {e}"),
+                });
+            }
+        };
+        // `select` returns the specs in the configured symbol order.
+        for (book, spec) in self.books.iter_mut().zip(specs) {
+            book.keeper.set_spec(Some(spec));
+        }
+        self.down_reason = 0;
+        Ok(())
     }
 
     /// Step 6: "restart from step 3" for every book a gap invalidated, on the same socket.
@@ -462,8 +504,11 @@ impl Session {
     }
 
     async fn all_books_down(&mut self, silent: bool) {
-        let (state, reason_code) =
-            if silent { (SourceState::Stale, reason::STALE_FEED) } else { (SourceState::Down, 0) };
+        let (state, reason_code) = if silent && self.down_reason == 0 {
+            (SourceState::Stale, reason::STALE_FEED)
+        } else {
+            (SourceState::Down, self.down_reason)
+        };
         for index in 0..self.books.len() {
             let origin = self.origin(index, now_tsc());
             self.send_status(origin, state, reason_code, 0).await;

@@ -118,3 +118,44 @@ fn sync_buffer_is_bounded_and_overflow_restarts_the_sync() {
     ));
     assert_eq!(k.counters().buffer_overflows, 1);
 }
+
+/// The exchangeInfo grid of the Binance simulator: tick 0.5 here to make 100.25 off-grid.
+fn grid_spec() -> hedger_core::instrument::InstrumentSpec {
+    let body = r#"{"symbols":[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","filters":[
+        {"filterType":"PRICE_FILTER","minPrice":"0.5","maxPrice":"100000","tickSize":"0.5"},
+        {"filterType":"LOT_SIZE","minQty":"0.1","maxQty":"1000","stepSize":"0.1"}]}]}"#;
+    crate::venue::instruments::parse_binance(body.as_bytes()).unwrap()[0]
+}
+
+#[test]
+fn price_filter_and_lot_size_steps_off_grid_levels_invalidate_with_bad_level() {
+    // venues.md §1.5: PRICE_FILTER "(price - minPrice) % tickSize == 0"; LOT_SIZE "same modulo
+    // rule on quantity". A book level breaking either is venue data we cannot trust.
+    let mut k = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    k.set_spec(Some(grid_spec()));
+    assert_eq!(feed(&mut k, SNAPSHOT_1000), KeeperEvent::SnapshotApplied);
+    assert_eq!(feed(&mut k, &depth(996, 1003, 995, r#"["99.0","0.3"]"#, "")), KeeperEvent::Applied);
+    let off_tick = feed(&mut k, &depth(1004, 1010, 1003, r#"["100.25","1.0"]"#, ""));
+    assert_eq!(
+        off_tick,
+        KeeperEvent::Invalidated {
+            reason_code: reason::BAD_LEVEL,
+            expected: 10_025_000_000,
+            got: 100_000_000
+        }
+    );
+    assert_eq!(k.state(), BookState::Invalid { reason_code: reason::BAD_LEVEL });
+    // Resync, then a quantity off the 0.1 step.
+    let snapshot = SNAPSHOT_1000.replace("1000", "1010");
+    assert_eq!(feed(&mut k, &snapshot), KeeperEvent::SnapshotApplied);
+    let off_lot = feed(&mut k, &depth(1006, 1012, 1005, "", r#"["101.5","0.25"]"#));
+    assert!(matches!(off_lot, KeeperEvent::Invalidated { reason_code: reason::BAD_LEVEL, .. }));
+    assert_eq!(k.counters().bad_levels, 2);
+    // Without a spec the same level applies (the wire scale alone allows it).
+    let mut plain = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    feed(&mut plain, SNAPSHOT_1000);
+    assert_eq!(
+        feed(&mut plain, &depth(996, 1003, 995, r#"["100.25","1.0"]"#, "")),
+        KeeperEvent::Applied
+    );
+}

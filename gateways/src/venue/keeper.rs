@@ -7,6 +7,7 @@
 //! fixed bound (Binance step 2); overflowing the bound restarts the sync and is counted.
 
 use hedger_core::book::OrderBook;
+use hedger_core::instrument::InstrumentSpec;
 use hedger_core::msg::Side;
 
 use super::{reason, BookIds, BookSequencer, FrameKind, ParsedFrame, SeqVerdict, WireLevel};
@@ -105,6 +106,8 @@ pub struct BookKeeper<S> {
     valid_streak_frames: u32,
     buffered_frames: Vec<Buffered>,
     buffered_levels: Vec<WireLevel>,
+    /// The instrument's grid, once known: levels off its tick or lot are bad levels.
+    spec: Option<InstrumentSpec>,
 }
 
 impl<S: BookSequencer> BookKeeper<S> {
@@ -120,7 +123,25 @@ impl<S: BookSequencer> BookKeeper<S> {
             valid_streak_frames: 0,
             buffered_frames: Vec::with_capacity(limits.sync_buffer_frames_max),
             buffered_levels: Vec::with_capacity(limits.sync_buffer_levels_max),
+            spec: None,
         }
+    }
+
+    /// Sets the instrument spec every later level is checked against (price on the tick at
+    /// its price, quantity a multiple of the lot; a delete with qty 0 only needs the price).
+    /// A level off the grid invalidates the book with [`reason::BAD_LEVEL`]: the venue's data
+    /// disagrees with its own metadata, so neither can be trusted until a resync.
+    pub fn set_spec(&mut self, spec: Option<InstrumentSpec>) {
+        self.spec = spec;
+    }
+
+    /// The spec levels are checked against.
+    pub fn spec(&self) -> Option<&InstrumentSpec> {
+        self.spec.as_ref()
+    }
+
+    fn on_grid(&self, level: &WireLevel) -> bool {
+        self.spec.as_ref().is_none_or(|s| s.is_on_tick(level.price) && s.is_on_lot(level.qty))
     }
 
     pub fn state(&self) -> BookState {
@@ -228,6 +249,10 @@ impl<S: BookSequencer> BookKeeper<S> {
     fn apply_levels(&mut self, bids: &[WireLevel], asks: &[WireLevel]) -> Option<KeeperEvent> {
         for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
             for level in levels {
+                if !self.on_grid(level) {
+                    self.counters.bad_levels += 1;
+                    return Some(self.invalidate(reason::BAD_LEVEL, level.price, level.qty));
+                }
                 if self.book.set(side, level.price, level.qty).is_err() {
                     self.counters.bad_levels += 1;
                     return Some(self.invalidate(reason::BAD_LEVEL, 0, level.qty));

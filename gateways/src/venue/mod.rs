@@ -11,6 +11,7 @@
 //! only ever touched by frames proven continuous. A gap invalidates the book on the frame that
 //! broke the rule; resyncs are bounded, then the book is quarantined.
 
+pub mod instruments;
 pub mod json;
 pub mod keeper;
 
@@ -227,6 +228,8 @@ pub mod reason {
     pub const RESYNC_EXHAUSTED: u32 = 5;
     pub const BUFFER_OVERFLOW: u32 = 6;
     pub const BAD_LEVEL: u32 = 7;
+    /// The instrument metadata fetch failed or did not list a configured symbol.
+    pub const INSTRUMENTS: u32 = 8;
 }
 
 /// A venue's book sync procedure, fed one book frame at a time.

@@ -21,10 +21,10 @@ use super::{generate_cert, Faults};
 const SCALE: u8 = 8;
 const PRICE_DECIMALS: u8 = 1;
 const QTY_DECIMALS: u8 = 3;
-/// 0.1 at the wire scale.
-const TICK: i64 = 10_000_000;
+/// 0.1 at the wire scale (what exchangeInfo advertises, see `instruments::BINANCE_GRID`).
+const TICK: i64 = super::instruments::BINANCE_GRID.tick_e8;
 /// 0.001 at the wire scale.
-const LOT: i64 = 100_000;
+const LOT: i64 = super::instruments::BINANCE_GRID.lot_e8;
 const LEVELS_PER_SIDE: i64 = 25;
 
 /// Settings of the simulator.
@@ -311,18 +311,8 @@ impl SimVenue for Venue {
             }
             "/fapi/v1/exchangeInfo" => {
                 let market = lock(&self.market);
-                let symbols: Vec<String> = market
-                    .symbols
-                    .keys()
-                    .map(|s| format!(r#"{{"symbol":"{s}","pair":"{s}","contractType":"PERPETUAL","status":"TRADING","filters":[{{"filterType":"PRICE_FILTER","minPrice":"0.10","maxPrice":"4529764","tickSize":"0.10"}},{{"filterType":"LOT_SIZE","minQty":"0.001","maxQty":"1000","stepSize":"0.001"}}]}}"#))
-                    .collect();
-                (
-                    200,
-                    format!(
-                        r#"{{"timezone":"UTC","serverTime":0,"symbols":[{}]}}"#,
-                        symbols.join(",")
-                    ),
-                )
+                let symbols: Vec<&str> = market.symbols.keys().map(String::as_str).collect();
+                (200, super::instruments::binance_exchange_info(&symbols))
             }
             "/fapi/v1/time" => (200, r#"{"serverTime":0}"#.to_string()),
             _ => (404, r#"{"code":-1,"msg":"Not found"}"#.to_string()),

@@ -7,6 +7,7 @@
 //! model and message shapes.
 
 pub mod binance;
+pub mod instruments;
 pub mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
