@@ -13,6 +13,8 @@
 
 pub mod json;
 pub mod keeper;
+pub mod publish;
+pub mod stream_session;
 
 pub use keeper::{BookKeeper, BookState, KeeperEvent};
 
