@@ -67,7 +67,9 @@ impl StreamProtocol for DeribitProtocol {
     }
 
     fn on_connect(&mut self, symbols: &[Symbol], out: &mut Vec<String>) {
-        out.push(self.call("public/set_heartbeat", &format!(r#"{{"interval":{HEARTBEAT_INTERVAL_S}}}"#)));
+        out.push(
+            self.call("public/set_heartbeat", &format!(r#"{{"interval":{HEARTBEAT_INTERVAL_S}}}"#)),
+        );
         let mut names = Vec::new();
         for &symbol in symbols {
             names.push(format!("book.{}.100ms", symbol.as_str()));

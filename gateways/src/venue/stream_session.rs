@@ -28,8 +28,8 @@ use hedger_ipc::RingProducer;
 
 use super::keeper::KeeperLimits;
 use super::publish::{bump, jittered_backoff, Publisher, SessionStats};
-use super::{BookKeeper, BookSequencer, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
 use super::WireError;
+use super::{BookKeeper, BookSequencer, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
 use crate::ws::http::ws_connect;
 use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, Stream, TransportError};
 
@@ -149,8 +149,7 @@ impl StreamGateway {
                 keeper: BookKeeper::new(protocol.new_sequencer(), cfg.keeper),
             })
             .collect();
-        let publisher =
-            Publisher::new(out, P::VENUE, Arc::clone(&stats), cfg.keeper.levels_max);
+        let publisher = Publisher::new(out, P::VENUE, Arc::clone(&stats), cfg.keeper.levels_max);
         let session = Session {
             instruments: cfg.symbols.iter().map(|(_, id)| *id).collect(),
             cfg,
@@ -231,7 +230,9 @@ impl<P: StreamProtocol> Session<P> {
         let mut last_frame = Instant::now();
         let mut idle_pinged = false;
         loop {
-            let frame = match read(&mut ws, &name, self.cfg.silence_ms_max, last_frame, idle_pinged).await {
+            let frame = match read(&mut ws, &name, self.cfg.silence_ms_max, last_frame, idle_pinged)
+                .await
+            {
                 Ok(frame) => frame,
                 Err(TransportError::Timeout { .. }) if !idle_pinged => {
                     // Idle for half the silence limit: ping (OKX: "if no message for N < 30 s,
