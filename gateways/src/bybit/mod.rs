@@ -6,6 +6,7 @@
 //! so [`BybitSequencer`] never asks for a REST snapshot.
 
 pub mod sequencer;
+pub mod session;
 pub mod wire;
 
 #[cfg(test)]

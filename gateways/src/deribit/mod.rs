@@ -7,6 +7,7 @@
 //! numbers; see [`wire`] for how they are read exactly.
 
 pub mod sequencer;
+pub mod session;
 pub mod wire;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod checksum;
 pub mod sequencer;
+pub mod session;
 pub mod wire;
 
 #[cfg(test)]

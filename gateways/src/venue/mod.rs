@@ -14,6 +14,8 @@
 pub mod instruments;
 pub mod json;
 pub mod keeper;
+pub mod publish;
+pub mod stream_session;
 
 pub use keeper::{BookKeeper, BookState, KeeperEvent};
 

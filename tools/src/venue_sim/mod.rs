@@ -7,7 +7,11 @@
 //! model and message shapes.
 
 pub mod binance;
+pub mod bybit;
+pub mod deribit;
 pub mod instruments;
+pub mod okx;
+pub mod pubsub;
 pub mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -31,6 +35,10 @@ pub struct Faults {
     pub latency_us: AtomicU64,
     /// Probability per book update of being dropped, in parts per million.
     pub drop_ppm: AtomicU32,
+    /// OKX: send a wrong checksum on this many upcoming book messages (with checksums on).
+    pub bad_checksum_next: AtomicU32,
+    /// Bybit: the next update is a `u=1` reset snapshot (a venue service restart).
+    pub reset_next: AtomicU32,
 }
 
 impl Faults {

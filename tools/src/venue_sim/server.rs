@@ -78,7 +78,7 @@ pub async fn serve(
     }
 }
 
-async fn read_head(stream: &mut Box<dyn IoStream>) -> Option<String> {
+pub(crate) async fn read_head<S: AsyncRead + Unpin + ?Sized>(stream: &mut S) -> Option<String> {
     let mut buf = Vec::with_capacity(1024);
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {

@@ -1,0 +1,294 @@
+//! Bybit, OKX and Deribit gateways against their simulators over TLS on loopback: the hot-side
+//! book rebuilt from the gateway's ring messages equals the simulator's book after N updates,
+//! after an injected gap (detected within one message: a Resyncing status with reason gap),
+//! after a disconnect and reconnect, after a Bybit `u=1` reset; an OKX checksum mismatch is
+//! detected when the simulator sends checksums; a stalled feed is reported Stale.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hedger_core::books::HotBooks;
+use hedger_core::ids::InstrumentId;
+use hedger_core::msg::{Body, Msg, Side, SourceState};
+use hedger_gateways::venue::publish::SessionStats;
+use hedger_gateways::venue::reason;
+use hedger_gateways::venue::stream_session::{StreamGateway, StreamSessionConfig};
+use hedger_ipc::runtime::Agent;
+use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use hedger_tools::venue_sim::pubsub::{PubSubSim, PubSubSimConfig};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Venue {
+    Bybit,
+    Okx { checksums: bool },
+    Deribit,
+}
+
+fn symbols(venue: Venue) -> [&'static str; 2] {
+    match venue {
+        Venue::Bybit => ["BTCUSDT", "ETHUSDT"],
+        Venue::Okx { .. } => ["BTC-USDT-SWAP", "ETH-USDT-SWAP"],
+        Venue::Deribit => ["BTC-PERPETUAL", "ETH-PERPETUAL"],
+    }
+}
+
+struct Harness {
+    venue: Venue,
+    sim: PubSubSim,
+    rx: hedger_ipc::RingConsumer<Msg>,
+    books: HotBooks,
+    statuses: Vec<(u32, SourceState, u32)>,
+    stop: Arc<AtomicBool>,
+    gateway_thread: Option<std::thread::JoinHandle<()>>,
+    stats: Arc<SessionStats>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn start(venue: Venue, silence_ms_max: u64) -> Harness {
+        let mut sim_cfg = PubSubSimConfig::new(&symbols(venue));
+        sim_cfg.tick_interval_ms = 5;
+        let sim = match venue {
+            Venue::Bybit => hedger_tools::venue_sim::bybit::start(sim_cfg),
+            Venue::Okx { checksums } => hedger_tools::venue_sim::okx::start(sim_cfg, checksums),
+            // Heartbeat "seconds" of 20 ms: a test_request every 200 ms.
+            Venue::Deribit => hedger_tools::venue_sim::deribit::start(sim_cfg, 20),
+        }
+        .expect("sim");
+        let dir = tempfile::tempdir().unwrap();
+        let tel = TelemetryFile::create(
+            &dir.path().join("g.tel"),
+            TelemetryLimits::default(),
+            "test",
+            1,
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = hedger_ipc::ring::<Msg>(&tel, "venue->hot", 65_536).unwrap();
+        let ids = symbols(venue)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), InstrumentId(i as u32)))
+            .collect();
+        let mut cfg = StreamSessionConfig::new(&sim.ws_url(), ids);
+        cfg.tls_roots_der = vec![sim.cert_der.clone()];
+        cfg.backoff_ms_min = 20;
+        cfg.silence_ms_max = silence_ms_max;
+        let gateway = match venue {
+            Venue::Bybit => hedger_gateways::bybit::session::bybit_gateway(cfg, tx, 42),
+            Venue::Okx { .. } => hedger_gateways::okx::session::okx_gateway(cfg, tx, 42),
+            Venue::Deribit => hedger_gateways::deribit::session::deribit_gateway(cfg, tx, 42),
+        };
+        let mut gateway: StreamGateway = gateway.expect("gateway");
+        let stats = gateway.stats();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = Arc::clone(&stop);
+        let gateway_thread = std::thread::spawn(move || {
+            while !thread_stop.load(Ordering::Relaxed) {
+                if gateway.do_work() == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        Harness {
+            venue,
+            sim,
+            rx,
+            books: HotBooks::new(2, 4096),
+            statuses: Vec::new(),
+            stop,
+            gateway_thread: Some(gateway_thread),
+            stats,
+            _dir: dir,
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(msg) = self.rx.pop() {
+            self.books.apply(&msg);
+            if let Ok(Body::GatewayStatus(s)) = msg.body() {
+                self.statuses.push((msg.instrument.0, s.state, s.reason_code));
+            }
+        }
+    }
+
+    fn ours(&self, instrument: u32) -> Option<(u64, Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+        let book = self.books.usable(instrument)?;
+        let side = |s| book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
+        Some((self.books.status(instrument)?.seq, side(Side::Buy), side(Side::Sell)))
+    }
+
+    /// Pauses the market and waits until every hot-side book equals the simulator's.
+    fn assert_books_converge(&mut self, what: &str) {
+        self.sim.faults.paused.store(true, Ordering::Release);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let names = symbols(self.venue);
+        loop {
+            self.drain();
+            let equal = (0..names.len()).all(|i| {
+                let theirs = self.sim.book(names[i]).expect("sim book");
+                self.ours(i as u32).is_some_and(|ours| {
+                    ours.1 == theirs.1 && ours.2 == theirs.2 && ours.0 == theirs.0
+                })
+            });
+            if equal {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: books never converged; stats {:?}; statuses {:?}",
+                self.stats,
+                &self.statuses[self.statuses.len().saturating_sub(12)..]
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.sim.faults.paused.store(false, Ordering::Release);
+    }
+
+    fn run_for(&mut self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            self.drain();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn wait_for(&mut self, what: &str, mut done: impl FnMut(&Harness) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !done(self) {
+            assert!(Instant::now() < deadline, "{what}: timed out; stats {:?}", self.stats);
+            self.run_for(Duration::from_millis(10));
+        }
+    }
+
+    fn resyncing_with(&self, reason_code: u32) -> bool {
+        self.statuses.iter().any(|(_, s, r)| *s == SourceState::Resyncing && *r == reason_code)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.gateway_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The shared scenario: N updates → equal; gap → detected at once (Resyncing, reason gap) →
+/// resubscribed → equal; duplicates dropped, a reorder is a gap; disconnect → reconnect →
+/// equal.
+fn books_equal_through_faults(venue: Venue) {
+    let mut h = Harness::start(venue, 30_000);
+    h.run_for(Duration::from_millis(500));
+    h.assert_books_converge("after the first updates");
+    assert!(h.stats.frames.load(Ordering::Relaxed) > 20, "updates flowed");
+
+    // An injected gap is detected on the next book message of that topic.
+    let gaps = h.stats.gaps.load(Ordering::Relaxed);
+    h.sim.faults.gap_next.store(1, Ordering::Release);
+    h.wait_for("gap detected", |h| h.stats.gaps.load(Ordering::Relaxed) > gaps);
+    h.drain();
+    assert!(h.resyncing_with(reason::GAP), "{:?}", h.statuses);
+    assert!(h.stats.resubscribes.load(Ordering::Relaxed) > 0, "resync is a resubscribe");
+    h.assert_books_converge("after a gap");
+
+    h.sim.faults.duplicate_next.store(3, Ordering::Release);
+    h.run_for(Duration::from_millis(200));
+    h.assert_books_converge("after duplicates");
+    let gaps = h.stats.gaps.load(Ordering::Relaxed);
+    h.sim.faults.reorder_next.store(1, Ordering::Release);
+    h.wait_for("reorder is a gap", |h| h.stats.gaps.load(Ordering::Relaxed) > gaps);
+    h.assert_books_converge("after a reorder");
+
+    let connects = h.stats.connects.load(Ordering::Relaxed);
+    h.sim.faults.disconnect_generation.fetch_add(1, Ordering::AcqRel);
+    h.wait_for("reconnect", |h| h.stats.connects.load(Ordering::Relaxed) > connects);
+    assert!(h.statuses.iter().any(|(_, s, _)| *s == SourceState::Down));
+    h.assert_books_converge("after a reconnect");
+    assert_eq!(h.books.rejected(), 0);
+    assert_eq!(h.stats.parse_errors.load(Ordering::Relaxed), 0);
+}
+
+fn stall_is_stale(venue: Venue) {
+    let mut h = Harness::start(venue, 600);
+    h.assert_books_converge("before the stall");
+    h.sim.faults.stalled.store(true, Ordering::Release);
+    h.wait_for("stale reported", |h| {
+        h.statuses.iter().any(|(_, s, r)| *s == SourceState::Stale && *r == reason::STALE_FEED)
+    });
+    assert!(h.books.usable(0).is_none(), "a stale book is not usable");
+    // Half the silence limit without a frame: an idle ping went out first.
+    assert!(h.stats.pings.load(Ordering::Relaxed) > 0);
+    h.sim.faults.stalled.store(false, Ordering::Release);
+    h.assert_books_converge("after the stall");
+}
+
+#[test]
+fn bybit_books_equal_through_gaps_faults_and_reconnects() {
+    books_equal_through_faults(Venue::Bybit);
+}
+
+/// Bybit §2.3 rule 4: a `snapshot` with u=1 (service restart) replaces the book; ids continue.
+#[test]
+fn bybit_u1_reset_snapshot_replaces_the_book() {
+    let mut h = Harness::start(Venue::Bybit, 30_000);
+    h.assert_books_converge("before the reset");
+    let gaps = h.stats.gaps.load(Ordering::Relaxed);
+    h.sim.faults.reset_next.store(1, Ordering::Release);
+    h.wait_for("reset seen", |h| h.sim.book("BTCUSDT").is_some_and(|b| b.0 < 100));
+    h.assert_books_converge("after the reset");
+    assert_eq!(h.stats.gaps.load(Ordering::Relaxed), gaps, "a reset is not a gap");
+}
+
+#[test]
+fn bybit_stall_is_stale() {
+    stall_is_stale(Venue::Bybit);
+}
+
+#[test]
+fn okx_books_equal_through_gaps_faults_and_reconnects() {
+    books_equal_through_faults(Venue::Okx { checksums: false });
+}
+
+/// OKX §3.3: a non-zero checksum is verified; a wrong one invalidates the book (reason
+/// checksum) and the resubscribe brings it back.
+#[test]
+fn okx_checksums_verified_and_a_bad_one_detected() {
+    let mut h = Harness::start(Venue::Okx { checksums: true }, 30_000);
+    h.run_for(Duration::from_millis(400));
+    h.assert_books_converge("with checksums");
+    assert_eq!(h.stats.checksum_failures.load(Ordering::Relaxed), 0, "real checksums match");
+    h.sim.faults.bad_checksum_next.store(1, Ordering::Release);
+    h.wait_for("bad checksum", |h| h.stats.checksum_failures.load(Ordering::Relaxed) > 0);
+    h.drain();
+    assert!(h.resyncing_with(reason::CHECKSUM), "{:?}", h.statuses);
+    h.assert_books_converge("after a bad checksum");
+}
+
+#[test]
+fn okx_stall_is_stale() {
+    stall_is_stale(Venue::Okx { checksums: false });
+}
+
+#[test]
+fn deribit_books_equal_through_gaps_faults_and_reconnects() {
+    books_equal_through_faults(Venue::Deribit);
+}
+
+/// Deribit §4.3: every `test_request` is answered with `public/test` (the simulator closes the
+/// connection otherwise), so the one connection survives many of them.
+#[test]
+fn deribit_test_requests_are_answered() {
+    let mut h = Harness::start(Venue::Deribit, 30_000);
+    h.wait_for("test requests", |h| h.sim.counters.test_requests.load(Ordering::Relaxed) >= 4);
+    assert!(h.sim.counters.tests_answered.load(Ordering::Relaxed) >= 3);
+    assert_eq!(h.stats.connects.load(Ordering::Relaxed), 1, "never closed for silence");
+    h.assert_books_converge("with heartbeats");
+}
+
+#[test]
+fn deribit_stall_is_stale() {
+    stall_is_stale(Venue::Deribit);
+}
