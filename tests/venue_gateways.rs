@@ -47,6 +47,11 @@ struct Harness {
 
 impl Harness {
     fn start(venue: Venue, silence_ms_max: u64) -> Harness {
+        Harness::start_with(venue, silence_ms_max, &symbols(venue))
+    }
+
+    /// The gateway asks for `gateway_symbols` (the simulator lists `symbols(venue)`).
+    fn start_with(venue: Venue, silence_ms_max: u64, gateway_symbols: &[&str]) -> Harness {
         let mut sim_cfg = PubSubSimConfig::new(&symbols(venue));
         sim_cfg.tick_interval_ms = 5;
         let sim = match venue {
@@ -66,13 +71,14 @@ impl Harness {
         )
         .unwrap();
         let (tx, rx) = hedger_ipc::ring::<Msg>(&tel, "venue->hot", 65_536).unwrap();
-        let ids = symbols(venue)
+        let ids = gateway_symbols
             .iter()
             .enumerate()
             .map(|(i, s)| (s.to_string(), InstrumentId(i as u32)))
             .collect();
         let mut cfg = StreamSessionConfig::new(&sim.ws_url(), ids);
         cfg.tls_roots_der = vec![sim.cert_der.clone()];
+        cfg.rest_url = Some(sim.rest_url());
         cfg.backoff_ms_min = 20;
         cfg.silence_ms_max = silence_ms_max;
         let gateway = match venue {
@@ -209,6 +215,26 @@ fn books_equal_through_faults(venue: Venue) {
     h.assert_books_converge("after a reconnect");
     assert_eq!(h.books.rejected(), 0);
     assert_eq!(h.stats.parse_errors.load(Ordering::Relaxed), 0);
+    // Every connection fetched the instruments first and every level sat on the grid.
+    assert!(h.stats.instrument_fetches.load(Ordering::Relaxed) >= 2);
+    assert_eq!(h.stats.instrument_errors.load(Ordering::Relaxed), 0);
+    assert!(!h.statuses.iter().any(|(_, _, r)| *r == reason::BAD_LEVEL), "{:?}", h.statuses);
+}
+
+/// A symbol the venue's instruments endpoint does not list: the attempt ends Down with reason
+/// `instruments` (no book is built without its spec) and is retried with backoff.
+fn unknown_symbol_is_down_instruments(venue: Venue, unknown: &str) {
+    let names = symbols(venue);
+    let mut h = Harness::start_with(venue, 30_000, &[names[0], unknown]);
+    h.wait_for("instruments failures", |h| h.stats.instrument_errors.load(Ordering::Relaxed) >= 2);
+    h.drain();
+    assert!(
+        h.statuses.iter().any(|(_, s, r)| *s == SourceState::Down && *r == reason::INSTRUMENTS),
+        "{:?}",
+        h.statuses
+    );
+    assert_eq!(h.stats.connects.load(Ordering::Relaxed), 0, "no websocket without specs");
+    assert!(h.books.usable(0).is_none());
 }
 
 fn stall_is_stale(venue: Venue) {
@@ -240,6 +266,21 @@ fn bybit_u1_reset_snapshot_replaces_the_book() {
     h.wait_for("reset seen", |h| h.sim.book("BTCUSDT").is_some_and(|b| b.0 < 100));
     h.assert_books_converge("after the reset");
     assert_eq!(h.stats.gaps.load(Ordering::Relaxed), gaps, "a reset is not a gap");
+}
+
+#[test]
+fn bybit_unknown_symbol_is_down_with_reason_instruments() {
+    unknown_symbol_is_down_instruments(Venue::Bybit, "SOLUSDT");
+}
+
+#[test]
+fn okx_unknown_symbol_is_down_with_reason_instruments() {
+    unknown_symbol_is_down_instruments(Venue::Okx { checksums: false }, "SOL-USDT-SWAP");
+}
+
+#[test]
+fn deribit_unknown_symbol_is_down_with_reason_instruments() {
+    unknown_symbol_is_down_instruments(Venue::Deribit, "SOL-PERPETUAL");
 }
 
 #[test]

@@ -40,6 +40,9 @@ pub struct SessionStats {
     pub pings: AtomicU64,
     /// Checksum mismatches (OKX, when the venue sends a non-zero checksum).
     pub checksum_failures: AtomicU64,
+    /// Instruments endpoint fetches, and the failed ones (each ends the attempt as Down).
+    pub instrument_fetches: AtomicU64,
+    pub instrument_errors: AtomicU64,
 }
 
 /// Single-writer increment (only the session thread writes; readers load).
@@ -208,10 +211,20 @@ impl Publisher {
     }
 
     /// Every instrument down (`silent`: stale, with the stale-feed reason) after a connection
-    /// ended; nothing downstream prices from these books until they are resynced.
-    pub async fn all_down(&mut self, instruments: &[InstrumentId], silent: bool, now_tsc: u64) {
-        let (state, reason_code) =
-            if silent { (SourceState::Stale, reason::STALE_FEED) } else { (SourceState::Down, 0) };
+    /// ended; nothing downstream prices from these books until they are resynced. A non-zero
+    /// `down_reason` (e.g. the instruments fetch failed) names why the session is down.
+    pub async fn all_down(
+        &mut self,
+        instruments: &[InstrumentId],
+        silent: bool,
+        down_reason: u32,
+        now_tsc: u64,
+    ) {
+        let (state, reason_code) = if silent && down_reason == 0 {
+            (SourceState::Stale, reason::STALE_FEED)
+        } else {
+            (SourceState::Down, down_reason)
+        };
         for &instrument in instruments {
             let mut origin = Origin::new(self.venue, instrument);
             origin.recv_tsc = now_tsc;

@@ -6,6 +6,10 @@
 //! parser and sequencer); [`StreamGateway`] is the [`Agent`] the gateway thread polls, like the
 //! Binance session (see `crate::ws` for the busy-polled future).
 //!
+//! With a REST base configured, every connection first fetches the venue's instruments (tick,
+//! lot, contract value) and installs each book's spec, so an off-grid level invalidates the book;
+//! a failed fetch ends the attempt as Down with reason `instruments` and is retried with backoff.
+//!
 //! Writes (subscribes, resubscribes, pings, heartbeat answers) go out between frames: the
 //! session owns one websocket and `read_frame` is not cancel-safe once a frame header has been
 //! consumed, so it never abandons a read mid-stream to write. A live book streams many frames a
@@ -26,9 +30,10 @@ use hedger_ipc::clock::now_tsc;
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::RingProducer;
 
+use super::instruments::fetch_instruments;
 use super::keeper::KeeperLimits;
 use super::publish::{bump, jittered_backoff, Publisher, SessionStats};
-use super::WireError;
+use super::{reason, WireError};
 use super::{BookKeeper, BookSequencer, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
 use crate::ws::http::ws_connect;
 use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, Stream, TransportError};
@@ -73,6 +78,9 @@ pub trait StreamProtocol: Send + 'static {
 pub struct StreamSessionConfig {
     /// Websocket base, e.g. `wss://stream.bybit.com` (the protocol's route is appended).
     pub ws_url: String,
+    /// REST base for the instruments endpoint, e.g. `https://api.bybit.com` (Deribit:
+    /// `https://www.deribit.com/api/v2`); `None` = no spec check.
+    pub rest_url: Option<String>,
     /// Venue symbols and their instrument ids.
     pub symbols: Vec<(String, InstrumentId)>,
     /// Extra trusted roots (the simulator's self-signed certificate), DER.
@@ -89,6 +97,7 @@ impl StreamSessionConfig {
     pub fn new(ws_url: &str, symbols: Vec<(String, InstrumentId)>) -> Self {
         StreamSessionConfig {
             ws_url: ws_url.trim_end_matches('/').to_string(),
+            rest_url: None,
             symbols,
             tls_roots_der: Vec::new(),
             connect_timeout_ms: 5_000,
@@ -118,6 +127,8 @@ struct Session<P: StreamProtocol> {
     outbox: Vec<String>,
     stats: Arc<SessionStats>,
     rng: u64,
+    /// Why the last attempt ended, if not the socket (reason code; 0 = transport).
+    down_reason: u32,
 }
 
 /// The agent: polls the session future.
@@ -138,6 +149,9 @@ impl StreamGateway {
         seed: u64,
     ) -> Result<StreamGateway, TransportError> {
         Endpoint::parse(&cfg.ws_url)?;
+        if let Some(rest) = &cfg.rest_url {
+            Endpoint::parse(rest)?;
+        }
         let tls = Some(crate::ws::tls_config(&cfg.tls_roots_der)?);
         let stats = Arc::new(SessionStats::default());
         let books = cfg
@@ -161,6 +175,7 @@ impl StreamGateway {
             outbox: Vec::with_capacity(16),
             stats: Arc::clone(&stats),
             rng: seed | 1,
+            down_reason: 0,
         };
         Ok(StreamGateway { future: Box::pin(session.run()), stats })
     }
@@ -192,7 +207,8 @@ impl<P: StreamProtocol> Session<P> {
             bump(&self.stats.disconnects);
             // A silent socket is a stale feed (its own reason code); any other end is Down.
             let silent = matches!(outcome, Err(TransportError::Timeout { .. }));
-            self.publisher.all_down(&self.instruments, silent, now_tsc()).await;
+            let down_reason = std::mem::take(&mut self.down_reason);
+            self.publisher.all_down(&self.instruments, silent, down_reason, now_tsc()).await;
             if started.elapsed() > Duration::from_secs(30) {
                 failures = 0;
             }
@@ -207,7 +223,29 @@ impl<P: StreamProtocol> Session<P> {
         }
     }
 
+    /// Fetches the instruments and installs each book's spec; a failure ends the attempt.
+    async fn fetch_specs(&mut self) -> Result<(), TransportError> {
+        let Some(rest_url) = self.cfg.rest_url.clone() else { return Ok(()) };
+        bump(&self.stats.instrument_fetches);
+        let symbols: Vec<&str> = self.cfg.symbols.iter().map(|(s, _)| s.as_str()).collect();
+        match fetch_instruments(P::VENUE, &rest_url, self.tls.as_ref(), &symbols).await {
+            Ok(specs) => {
+                // `select` returns the specs in the configured symbol order.
+                for (book, spec) in self.books.iter_mut().zip(specs) {
+                    book.keeper.set_spec(Some(spec));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                bump(&self.stats.instrument_errors);
+                self.down_reason = reason::INSTRUMENTS;
+                Err(ws_error(&rest_url, format!("instruments: {e}")))
+            }
+        }
+    }
+
     async fn connection(&mut self) -> Result<(), TransportError> {
+        self.fetch_specs().await?;
         let base = Endpoint::parse(&self.cfg.ws_url)?;
         let endpoint = base.with_target(self.protocol.ws_target());
         let name = endpoint.authority();

@@ -70,6 +70,8 @@ struct SymbolMarket {
     /// The book as of the last published event (what a websocket subscriber can rebuild).
     published: OrderBook,
     mid_ticks: i64,
+    /// Where the walk started (the mid reverts towards it).
+    start_mid_ticks: i64,
     /// Update id of the engine's latest change.
     engine_u: u64,
     /// `u` of the last published event.
@@ -104,8 +106,8 @@ fn levels_text(levels: &[(i64, i64)]) -> String {
 impl Market {
     fn new(cfg: &BinanceSimConfig) -> Market {
         let mut market = Market { symbols: BTreeMap::new(), rng: cfg.seed | 1 };
-        for (i, symbol) in cfg.symbols.iter().enumerate() {
-            let mid_ticks = if i == 0 { 650_000 } else { 35_000 };
+        for symbol in &cfg.symbols {
+            let mid_ticks = super::pubsub::start_price_e8(symbol) / TICK;
             let (mut book, mut published) = (OrderBook::new(1024), OrderBook::new(1024));
             for k in 1..=LEVELS_PER_SIDE {
                 let qty = LOT * (1 + (market.next() % 5_000) as i64);
@@ -118,6 +120,7 @@ impl Market {
                 book,
                 published,
                 mid_ticks,
+                start_mid_ticks: mid_ticks,
                 engine_u: 1_000_000,
                 last_u: 1_000_000,
                 pending: None,
@@ -147,7 +150,7 @@ impl Market {
     fn changes(&mut self, symbol: &str) -> (Levels, Levels, u64) {
         let (r, r2) = (self.next(), self.next());
         let Some(m) = self.symbols.get_mut(symbol) else { return (Vec::new(), Vec::new(), r) };
-        m.mid_ticks += (r % 3) as i64 - 1;
+        m.mid_ticks += super::pubsub::walk_step(m.mid_ticks, m.start_mid_ticks, r);
         let mid = m.mid_ticks;
         let mut bids: Levels = m
             .book

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use hedger_core::fixed::format_decimal;
+use hedger_core::ids::VenueId;
 use hedger_core::msg::Side;
 
 use super::pubsub::{
@@ -46,25 +47,16 @@ fn topics_of(text: &str) -> (String, Vec<String>) {
 }
 
 impl VenueFormat for BybitFormat {
+    fn venue(&self) -> VenueId {
+        VenueId::Bybit
+    }
+
+    fn instruments_path(&self) -> &'static str {
+        "/v5/market/instruments-info"
+    }
+
     fn ws_path(&self) -> &'static str {
         "/v5/public/linear"
-    }
-
-    fn tick_lot(&self, index: usize) -> (i64, i64, u8, u8) {
-        // BTCUSDT: tick 0.10, lot 0.001; ETHUSDT: tick 0.01, lot 0.01.
-        if index == 0 {
-            (10_000_000, 100_000, 2, 3)
-        } else {
-            (1_000_000, 1_000_000, 2, 2)
-        }
-    }
-
-    fn start_mid_ticks(&self, index: usize) -> i64 {
-        if index == 0 {
-            650_000
-        } else {
-            350_000
-        }
     }
 
     fn book_topic(&self, symbol: &str) -> String {
@@ -122,8 +114,8 @@ impl VenueFormat for BybitFormat {
             return Vec::new();
         };
         let mut out = Vec::new();
-        if m.step % 4 == 0 {
-            let taker_buy = m.step % 8 == 0;
+        if m.step.is_multiple_of(4) {
+            let taker_buy = m.step.is_multiple_of(8);
             let (side, px) =
                 if taker_buy { ("Buy", ask.price_ticks) } else { ("Sell", bid.price_ticks) };
             out.push((
@@ -137,7 +129,7 @@ impl VenueFormat for BybitFormat {
                 ),
             ));
         }
-        if m.step % 10 == 0 {
+        if m.step.is_multiple_of(10) {
             let mark = format_decimal((bid.price_ticks + ask.price_ticks) / 2, SCALE, pd);
             out.push((
                 format!("tickers.{symbol}"),

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use hedger_core::fixed::format_decimal;
+use hedger_core::ids::VenueId;
 use hedger_core::msg::Side;
 
 use super::bybit::book_levels;
@@ -48,25 +49,20 @@ fn notification(channel: &str, data: &str) -> String {
 }
 
 impl VenueFormat for DeribitFormat {
+    fn venue(&self) -> VenueId {
+        VenueId::Deribit
+    }
+
+    fn instruments_path(&self) -> &'static str {
+        "/api/v2/public/get_instruments"
+    }
+
+    fn rest_base_path(&self) -> &'static str {
+        "/api/v2"
+    }
+
     fn ws_path(&self) -> &'static str {
         "/ws/api/v2"
-    }
-
-    fn tick_lot(&self, index: usize) -> (i64, i64, u8, u8) {
-        // BTC-PERPETUAL: tick 0.5 USD, amount in 10 USD; ETH-PERPETUAL: tick 0.05, amount 1 USD.
-        if index == 0 {
-            (50_000_000, 1_000_000_000, 1, 0)
-        } else {
-            (5_000_000, 100_000_000, 2, 0)
-        }
-    }
-
-    fn start_mid_ticks(&self, index: usize) -> i64 {
-        if index == 0 {
-            130_000
-        } else {
-            70_000
-        }
     }
 
     fn book_topic(&self, symbol: &str) -> String {
@@ -125,9 +121,12 @@ impl VenueFormat for DeribitFormat {
         };
         let px = |p| format_decimal(p, SCALE, pd);
         let mut out = Vec::new();
-        if m.step % 4 == 0 {
-            let (dir, p) =
-                if m.step % 8 == 0 { ("buy", ask.price_ticks) } else { ("sell", bid.price_ticks) };
+        if m.step.is_multiple_of(4) {
+            let (dir, p) = if m.step.is_multiple_of(8) {
+                ("buy", ask.price_ticks)
+            } else {
+                ("sell", bid.price_ticks)
+            };
             let channel = format!("trades.{symbol}.100ms");
             let data = format!(
                 r#"[{{"trade_id":"sim-{}","timestamp":{now_ms},"price":{},"instrument_name":"{symbol}","direction":"{dir}","amount":{}}}]"#,
@@ -137,7 +136,7 @@ impl VenueFormat for DeribitFormat {
             );
             out.push((channel.clone(), notification(&channel, &data)));
         }
-        if m.step % 10 == 0 {
+        if m.step.is_multiple_of(10) {
             let channel = format!("ticker.{symbol}.100ms");
             let mid = px((bid.price_ticks + ask.price_ticks) / 2);
             let data = format!(

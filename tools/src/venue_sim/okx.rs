@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use hedger_core::fixed::format_decimal;
+use hedger_core::ids::VenueId;
 use hedger_core::msg::Side;
 use hedger_gateways::okx::checksum::{checksum_text, okx_checksum, CHECKSUM_LEVELS};
 
@@ -91,25 +92,16 @@ impl OkxFormat {
 }
 
 impl VenueFormat for OkxFormat {
+    fn venue(&self) -> VenueId {
+        VenueId::Okx
+    }
+
+    fn instruments_path(&self) -> &'static str {
+        "/api/v5/public/instruments"
+    }
+
     fn ws_path(&self) -> &'static str {
         "/ws/v5/public"
-    }
-
-    fn tick_lot(&self, index: usize) -> (i64, i64, u8, u8) {
-        // BTC-USDT-SWAP: tick 0.1, lot 0.01 contracts; ETH-USDT-SWAP: tick 0.01, lot 0.01.
-        if index == 0 {
-            (10_000_000, 1_000_000, 1, 2)
-        } else {
-            (1_000_000, 1_000_000, 2, 2)
-        }
-    }
-
-    fn start_mid_ticks(&self, index: usize) -> i64 {
-        if index == 0 {
-            650_000
-        } else {
-            350_000
-        }
     }
 
     fn book_topic(&self, symbol: &str) -> String {
@@ -177,9 +169,12 @@ impl VenueFormat for OkxFormat {
                 m.seq
             ),
         )];
-        if m.step % 4 == 0 {
-            let (side, p) =
-                if m.step % 8 == 0 { ("buy", ask.price_ticks) } else { ("sell", bid.price_ticks) };
+        if m.step.is_multiple_of(4) {
+            let (side, p) = if m.step.is_multiple_of(8) {
+                ("buy", ask.price_ticks)
+            } else {
+                ("sell", bid.price_ticks)
+            };
             out.push((
                 format!("trades:{symbol}"),
                 format!(
@@ -188,7 +183,7 @@ impl VenueFormat for OkxFormat {
                 ),
             ));
         }
-        if m.step % 50 == 0 {
+        if m.step.is_multiple_of(50) {
             out.push((
                 format!("funding-rate:{symbol}"),
                 format!(

@@ -21,8 +21,10 @@ use hedger_core::msg::Side;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 
+use super::instruments::{grid, instruments_body, BYBIT_GRID};
 use super::server::{bind, read_head, tls_acceptor};
 use super::{generate_cert, Faults};
+use hedger_core::ids::VenueId;
 use hedger_gateways::ws::http::{accept_key, header};
 
 /// Levels per side the simulated book keeps (deeper levels are deleted, as a depth-limited
@@ -63,6 +65,8 @@ pub struct ClientAction {
 pub struct SymbolState {
     pub book: OrderBook,
     pub mid_ticks: i64,
+    /// Where the walk started: the mid reverts towards it (see [`Market::walk`]).
+    pub start_mid_ticks: i64,
     /// Id of the last book update.
     pub seq: u64,
     pub trade_id: u64,
@@ -71,11 +75,21 @@ pub struct SymbolState {
 
 /// A venue's message shapes on top of the shared market.
 pub trait VenueFormat: Send + Sync + 'static {
+    fn venue(&self) -> VenueId;
     /// Websocket route, e.g. `/v5/public/linear`.
     fn ws_path(&self) -> &'static str;
-    /// Price tick and lot at the wire scale, and the decimals the venue writes them with.
-    fn tick_lot(&self, symbol_index: usize) -> (i64, i64, u8, u8);
-    fn start_mid_ticks(&self, symbol_index: usize) -> i64;
+    /// Price tick and lot at the wire scale, and the decimals the venue writes them with: the
+    /// grid the simulator's instruments endpoint advertises (every symbol shares it).
+    fn tick_lot(&self, _symbol_index: usize) -> (i64, i64, u8, u8) {
+        let g = grid(self.venue()).unwrap_or(BYBIT_GRID);
+        (g.tick_e8, g.lot_e8, g.price_decimals, g.qty_decimals)
+    }
+    /// Path of the instruments endpoint (`GET`, any query).
+    fn instruments_path(&self) -> &'static str;
+    /// Path prefix of the venue's REST base (Deribit: `/api/v2`).
+    fn rest_base_path(&self) -> &'static str {
+        ""
+    }
     /// The book topic of `symbol` and back.
     fn book_topic(&self, symbol: &str) -> String;
     fn book_symbol<'t>(&self, topic: &'t str) -> Option<&'t str>;
@@ -162,15 +176,21 @@ impl Market {
         let mut market = Market { symbols: BTreeMap::new(), rng: cfg.seed | 1 };
         for (i, symbol) in cfg.symbols.iter().enumerate() {
             let (tick, lot, _, _) = format.tick_lot(i);
-            let mid = format.start_mid_ticks(i);
+            let mid = start_price_e8(symbol) / tick;
             let mut book = OrderBook::new(4 * LEVELS_MAX);
             for k in 1..=LEVELS_SEEDED {
                 let qty = lot * (1 + (market.next() % 5_000) as i64);
                 let _ = book.set(Side::Buy, (mid - k) * tick, qty);
                 let _ = book.set(Side::Sell, (mid + k) * tick, qty);
             }
-            let state =
-                SymbolState { book, mid_ticks: mid, seq: 1_000 + i as u64, trade_id: 1, step: 0 };
+            let state = SymbolState {
+                book,
+                mid_ticks: mid,
+                start_mid_ticks: mid,
+                seq: 1_000 + i as u64,
+                trade_id: 1,
+                step: 0,
+            };
             market.symbols.insert(symbol.clone(), (i, state));
         }
         market
@@ -187,7 +207,7 @@ impl Market {
     fn walk(&mut self, symbol: &str, tick: i64, lot: i64) -> (Levels, Levels) {
         let (r, r2) = (self.next(), self.next());
         let Some((_, m)) = self.symbols.get_mut(symbol) else { return (Vec::new(), Vec::new()) };
-        m.mid_ticks += (r % 3) as i64 - 1;
+        m.mid_ticks += walk_step(m.mid_ticks, m.start_mid_ticks, r);
         let mid = m.mid_ticks;
         let crossing = |side: Side, book: &OrderBook| -> Levels {
             book.side(side)
@@ -236,6 +256,32 @@ impl Market {
     }
 }
 
+/// Start prices at the wire scale, matching the oracle simulators' market (BTC 65 000,
+/// ETH 3 500), so venue mids agree with the reference in an embedded run.
+pub fn start_price_e8(symbol: &str) -> i64 {
+    if symbol.starts_with("BTC") {
+        65_000 * 100_000_000
+    } else if symbol.starts_with("ETH") {
+        3_500 * 100_000_000
+    } else {
+        100 * 100_000_000
+    }
+}
+
+/// One step of the mid in ticks: a ±1 random walk that is pushed back once it has wandered
+/// more than 0.2 % from its start, so a long run stays within the oracles' deviation limits.
+pub fn walk_step(mid_ticks: i64, start_ticks: i64, r: u64) -> i64 {
+    let band = (start_ticks / 500).max(1);
+    let drift = mid_ticks - start_ticks;
+    if drift > band {
+        -1
+    } else if drift < -band {
+        1
+    } else {
+        (r % 3) as i64 - 1
+    }
+}
+
 fn lock(market: &Mutex<Market>) -> MutexGuard<'_, Market> {
     market.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -252,6 +298,7 @@ pub struct PubSubSim {
     pub faults: Arc<Faults>,
     pub counters: Arc<SimCounters>,
     pub tls: bool,
+    rest_base_path: &'static str,
     market: Arc<Mutex<Market>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -298,6 +345,7 @@ impl PubSubSim {
         let (faults, counters) = (Arc::clone(&shared.faults), Arc::clone(&shared.counters));
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let tls = cfg.tls;
+        let rest_base_path = shared.format.rest_base_path();
         let thread = std::thread::Builder::new().name("sim-pubsub".into()).spawn(move || {
             runtime.block_on(async move {
                 let (feed, _) = broadcast::channel::<Arc<SubOut>>(65_536);
@@ -317,6 +365,7 @@ impl PubSubSim {
             faults,
             counters,
             tls,
+            rest_base_path,
             market,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
@@ -328,9 +377,11 @@ impl PubSubSim {
         format!("{}://{}", if self.tls { "wss" } else { "ws" }, self.addr)
     }
 
-    /// `https://127.0.0.1:port` (or `http://`).
+    /// The venue's REST base: `https://127.0.0.1:port` (or `http://`), plus the venue's base
+    /// path (Deribit `/api/v2`).
     pub fn rest_url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, self.rest_base_path)
     }
 
     /// The simulator's current book of `symbol`.
@@ -366,7 +417,7 @@ async fn generate(shared: Arc<Shared>, feed: broadcast::Sender<Arc<SubOut>>, cfg
         let paused = shared.faults.paused.load(Ordering::Acquire);
         for symbol in &cfg.symbols {
             if paused {
-                if ticks % 10 == 0 {
+                if ticks.is_multiple_of(10) {
                     idle(&shared, &feed, symbol);
                 }
                 continue;
@@ -484,8 +535,8 @@ async fn serve(
                 header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
             let key = header(&head, "sec-websocket-key");
             let (true, Some(key), true) = (upgrade, key, target == shared.format.ws_path()) else {
-                let body = r#"{"error":"not found"}"#;
-                let response = format!("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let (status, body) = rest(&shared, &target);
+                let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                 let _ = stream.write_all(response.as_bytes()).await;
                 return;
             };
@@ -498,6 +549,27 @@ async fn serve(
             let ws = WebSocket::after_handshake(stream, Role::Server);
             connection(ws, rx, &shared).await;
         });
+    }
+}
+
+/// A REST request: the instruments endpoint (Deribit: the symbols of the `currency` asked
+/// for), else 404.
+fn rest(shared: &Shared, target: &str) -> (&'static str, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != shared.format.instruments_path() {
+        return ("404 Not Found", r#"{"error":"not found"}"#.to_string());
+    }
+    let currency = query.split('&').find_map(|kv| kv.strip_prefix("currency="));
+    let market = lock(&shared.market);
+    let symbols: Vec<&str> = market
+        .symbols
+        .keys()
+        .map(String::as_str)
+        .filter(|s| currency.is_none_or(|c| s.split('-').next() == Some(c)))
+        .collect();
+    match instruments_body(shared.format.venue(), &symbols) {
+        Some(body) => ("200 OK", body),
+        None => ("404 Not Found", r#"{"error":"not found"}"#.to_string()),
     }
 }
 
