@@ -16,7 +16,7 @@ use hedger_gateways::venue::reason;
 use hedger_gateways::venue::stream_session::{StreamGateway, StreamSessionConfig};
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
-use hedger_tools::venue_sim::pubsub::{PubSubSim, PubSubSimConfig};
+use hedger_tools::venue_sim::pubsub::{BookView, PubSubSim, PubSubSimConfig};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Venue {
@@ -119,7 +119,7 @@ impl Harness {
         }
     }
 
-    fn ours(&self, instrument: u32) -> Option<(u64, Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+    fn ours(&self, instrument: u32) -> Option<BookView> {
         let book = self.books.usable(instrument)?;
         let side = |s| book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
         Some((self.books.status(instrument)?.seq, side(Side::Buy), side(Side::Sell)))
@@ -332,4 +332,83 @@ fn deribit_test_requests_are_answered() {
 #[test]
 fn deribit_stall_is_stale() {
     stall_is_stale(Venue::Deribit);
+}
+
+/// `hedger sim` as a separate process serves all three stream venues (and Binance) with one
+/// certificate bundle; each gateway syncs both books from the printed URLs, and a periodic
+/// `--venue-fault okx:gap` is detected and resynced.
+#[test]
+fn hedger_sim_serves_every_venue_to_its_gateway() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("venues.pem");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hedger"))
+        .args(["sim", "--oracles", "none", "--venues", "all", "--duration-s", "60"])
+        .args(["--venue-fault", "okx:gap", "--venue-fault-period-ms", "700", "--cert-out"])
+        .arg(&cert)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn hedger sim");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let described: serde_json::Value = serde_json::from_str(&line).expect("sim prints its URLs");
+    let roots = hedger_tools::venue_sim::pem_certificates(&std::fs::read_to_string(&cert).unwrap())
+        .unwrap();
+    assert_eq!(roots.len(), 4, "one certificate per venue simulator");
+    for venue in ["binance-usdm", "bybit", "okx", "deribit"] {
+        assert!(described[venue]["ws_url"].as_str().unwrap().starts_with("wss://"), "{venue}");
+    }
+    let dir2 = tempfile::tempdir().unwrap();
+    let tel =
+        TelemetryFile::create(&dir2.path().join("g.tel"), TelemetryLimits::default(), "test", 1, 0)
+            .unwrap();
+    for (venue, name) in [
+        (Venue::Bybit, "bybit"),
+        (Venue::Okx { checksums: false }, "okx"),
+        (Venue::Deribit, "deribit"),
+    ] {
+        let (tx, mut rx) = hedger_ipc::ring::<Msg>(&tel, &format!("{name}->hot"), 65_536).unwrap();
+        let info = &described[name];
+        let ids: Vec<(String, InstrumentId)> = info["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str().unwrap().to_string(), InstrumentId(i as u32)))
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].0, symbols(venue)[0]);
+        let mut cfg = StreamSessionConfig::new(info["ws_url"].as_str().unwrap(), ids);
+        cfg.rest_url = Some(info["rest_url"].as_str().unwrap().to_string());
+        cfg.tls_roots_der = roots.clone();
+        let mut gateway = match venue {
+            Venue::Bybit => hedger_gateways::bybit::session::bybit_gateway(cfg, tx, 1),
+            Venue::Okx { .. } => hedger_gateways::okx::session::okx_gateway(cfg, tx, 1),
+            Venue::Deribit => hedger_gateways::deribit::session::deribit_gateway(cfg, tx, 1),
+        }
+        .unwrap();
+        let stats = gateway.stats();
+        let mut books = HotBooks::new(2, 4096);
+        let mut resynced_gap = false;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            gateway.do_work();
+            while let Some(msg) = rx.pop() {
+                books.apply(&msg);
+                if let Ok(Body::GatewayStatus(s)) = msg.body() {
+                    resynced_gap |=
+                        s.state == SourceState::Resyncing && s.reason_code == reason::GAP;
+                }
+            }
+            let synced = books.usable(0).is_some() && books.usable(1).is_some();
+            if synced && (name != "okx" || resynced_gap) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: not synced; stats {stats:?}");
+        }
+        assert_eq!(stats.instrument_errors.load(Ordering::Relaxed), 0);
+        assert_eq!(books.rejected(), 0, "{name}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

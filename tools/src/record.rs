@@ -76,14 +76,11 @@ pub struct RecordReport {
     pub torn_bytes_truncated: u64,
 }
 
-fn pem_to_der(path: &PathBuf) -> Result<Vec<u8>, RecordError> {
-    use base64::Engine;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| RecordError::Cert { path: path.clone(), message: e.to_string() })?;
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .map_err(|e| RecordError::Cert { path: path.clone(), message: e.to_string() })
+/// Every certificate in a PEM file (a bundle, as `hedger sim --cert-out` writes, or one).
+fn pem_to_der(path: &PathBuf) -> Result<Vec<Vec<u8>>, RecordError> {
+    let bad = |message: String| RecordError::Cert { path: path.clone(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    crate::venue_sim::pem_certificates(&text).map_err(bad)
 }
 
 /// Records until `stop` is set or the duration passes.
@@ -92,7 +89,7 @@ fn pem_to_der(path: &PathBuf) -> Result<Vec<u8>, RecordError> {
 /// A journal error (fatal: durability unknown) or a transport error on connect.
 pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, RecordError> {
     let roots = match &args.ca_cert {
-        Some(path) => vec![pem_to_der(path)?],
+        Some(path) => pem_to_der(path)?,
         None => Vec::new(),
     };
     let tls = tls_config(&roots)?;

@@ -5,13 +5,16 @@
 //! RedStone-gateway-compatible server (packages signed by test nodes). Keys derive from `--seed`,
 //! so the same seed always gives the same signer addresses. On start it prints one JSON line with
 //! the bound URLs and the signer sets to trust (`--print-config` adds a ready `[oracles]` TOML
-//! section). Venue simulators join under the same command as their own component flags.
+//! section). The venue simulators (`--venues`, all four by default) serve each venue's public
+//! protocol (instruments, REST snapshot where the venue has one, websocket streams) on their own
+//! ports, over TLS with a generated self-signed certificate unless `--plain`.
 
 pub mod faults;
 pub mod hermes;
 pub mod http;
 pub mod market;
 pub mod redstone;
+pub mod venues;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,16 +55,38 @@ pub struct SimArgs {
     /// Stop by itself after this many seconds.
     #[arg(long)]
     pub duration_s: Option<u64>,
-    /// Venue simulators to run: comma-separated `binance-usdm` (default; `none`).
-    #[arg(long, default_value = "binance-usdm")]
+    /// Venue simulators to run: comma-separated `binance-usdm`, `bybit`, `okx`, `deribit`, or
+    /// `all` (default) or `none`.
+    #[arg(long, default_value = "all")]
     pub venues: String,
     /// Port of the Binance USDⓈ-M simulator (REST and websocket on one port; 0 = ephemeral).
     #[arg(long, default_value_t = 0)]
     pub binance_port: u16,
+    /// Port of the Bybit v5 simulator (REST and websocket; 0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub bybit_port: u16,
+    /// Port of the OKX v5 simulator (REST and websocket; 0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub okx_port: u16,
+    /// Port of the Deribit simulator (REST under /api/v2 and websocket; 0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub deribit_port: u16,
+    /// OKX: send the real CRC32 book checksum instead of 0 (production sends 0).
+    #[arg(long)]
+    pub okx_checksums: bool,
+    /// Venue fault `VENUE:KIND` (repeatable): KIND `gap`|`duplicate`|`reorder`|`bad-checksum`|
+    /// `reset`|`disconnect` fire once per `--venue-fault-period-ms`, `stall` stalls every other
+    /// period, `drop=PPM` and `latency-us=N` hold for the whole run.
+    #[arg(long = "venue-fault")]
+    pub venue_faults: Vec<String>,
+    /// Period of the periodic venue faults.
+    #[arg(long, default_value_t = 5_000)]
+    pub venue_fault_period_ms: u64,
     /// Serve venues over plain TCP instead of TLS (debugging).
     #[arg(long)]
     pub plain: bool,
-    /// Write the venue simulators' self-signed certificate (PEM) here, for `--ca-cert`.
+    /// Write the venue simulators' self-signed certificates (one PEM bundle) here, for
+    /// `--ca-cert`.
     #[arg(long)]
     pub cert_out: Option<std::path::PathBuf>,
     /// Serve the oracle simulators over TLS (https, a generated self-signed certificate).
@@ -85,8 +110,14 @@ impl Default for SimArgs {
             faults: Vec::new(),
             print_config: false,
             duration_s: None,
-            venues: "binance-usdm".to_owned(),
+            venues: "all".to_owned(),
             binance_port: 0,
+            bybit_port: 0,
+            okx_port: 0,
+            deribit_port: 0,
+            okx_checksums: false,
+            venue_faults: Vec::new(),
+            venue_fault_period_ms: 5_000,
             plain: false,
             cert_out: None,
             oracle_tls: false,
@@ -101,8 +132,8 @@ pub struct RunningSims {
     pub pyth: Option<(Arc<HermesSim>, HttpServer)>,
     /// The RedStone simulator and its server.
     pub redstone: Option<(Arc<RedstoneSim>, HttpServer)>,
-    /// The Binance USDⓈ-M simulator.
-    pub binance: Option<crate::venue_sim::binance::BinanceSim>,
+    /// The venue simulators.
+    pub venues: venues::VenueSims,
     /// The oracle simulators' certificate, with `--oracle-tls`.
     pub oracle_cert: Option<crate::venue_sim::SimCert>,
     /// Where that certificate was written (`--oracle-cert-out`).
@@ -114,8 +145,8 @@ pub struct RunningSims {
 pub enum SimError {
     #[error("--oracles: unknown component {0:?} (pyth, redstone, none)")]
     Component(String),
-    #[error("--venues: unknown venue {0:?} (binance-usdm, none; bybit, okx and deribit simulators are not built yet)")]
-    Venue(String),
+    #[error(transparent)]
+    Venue(#[from] venues::VenueSimError),
     #[error("--cert-out {path}: {source}")]
     CertOut { path: std::path::PathBuf, source: std::io::Error },
     #[error("--fault {0:?}: expected SOURCE:KIND with SOURCE pyth|redstone and KIND bad-signature|too-few-signers|stale-timestamp|wrong-proof|stall")]
@@ -129,29 +160,23 @@ pub enum SimError {
 }
 
 fn start_venues(args: &SimArgs, running: &mut RunningSims) -> Result<(), SimError> {
-    for component in args.venues.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        match component {
-            "binance-usdm" => {
-                let ip = if args.bind == "localhost" { "127.0.0.1" } else { args.bind.as_str() };
-                let ip: std::net::IpAddr =
-                    ip.parse().map_err(|_| SimError::NotLoopback(args.bind.clone()))?;
-                let cfg = crate::venue_sim::binance::BinanceSimConfig {
-                    bind: std::net::SocketAddr::new(ip, args.binance_port),
-                    tls: !args.plain,
-                    seed: args.seed,
-                    ..Default::default()
-                };
-                let sim = crate::venue_sim::binance::BinanceSim::start(cfg)
-                    .map_err(|source| SimError::Bind { what: "the Binance simulator", source })?;
-                if let Some(path) = &args.cert_out {
-                    std::fs::write(path, &sim.cert_pem)
-                        .map_err(|source| SimError::CertOut { path: path.clone(), source })?;
-                }
-                running.binance = Some(sim);
-            }
-            "none" => {}
-            other => return Err(SimError::Venue(other.to_owned())),
-        }
+    let ip = if args.bind == "localhost" { "127.0.0.1" } else { args.bind.as_str() };
+    let ip: std::net::IpAddr = ip.parse().map_err(|_| SimError::NotLoopback(args.bind.clone()))?;
+    let faults = venues::parse_faults(&args.venue_faults)?;
+    let venue_args = venues::VenueSimArgs {
+        ip,
+        list: &args.venues,
+        ports: [args.binance_port, args.bybit_port, args.okx_port, args.deribit_port],
+        tls: !args.plain,
+        seed: args.seed,
+        okx_checksums: args.okx_checksums,
+    };
+    running.venues = venues::VenueSims::start(&venue_args)?;
+    running.venues.faults = faults;
+    running.venues.arm();
+    if let Some(path) = &args.cert_out {
+        std::fs::write(path, running.venues.cert_bundle_pem())
+            .map_err(|source| SimError::CertOut { path: path.clone(), source })?;
     }
     Ok(())
 }
@@ -179,7 +204,7 @@ pub fn start(args: &SimArgs) -> Result<RunningSims, SimError> {
     let mut running = RunningSims {
         pyth: None,
         redstone: None,
-        binance: None,
+        venues: venues::VenueSims::default(),
         oracle_cert: None,
         oracle_cert_file: None,
     };
@@ -261,14 +286,7 @@ impl RunningSims {
                 "signers": set.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
             });
         }
-        if let Some(sim) = &self.binance {
-            out["binance-usdm"] = serde_json::json!({
-                "ws_url": sim.ws_url(),
-                "rest_url": sim.rest_url(),
-                "tls": sim.tls,
-                "symbols": ["BTCUSDT", "ETHUSDT"],
-            });
-        }
+        self.venues.describe(&mut out);
         if let Some((sim, server)) = &self.redstone {
             out["redstone"] = serde_json::json!({
                 "url": server.url(),
@@ -332,8 +350,15 @@ pub fn run(args: &SimArgs) -> i32 {
         println!("{}", running.oracles_toml());
     }
     let started = Instant::now();
+    let period = Duration::from_millis(args.venue_fault_period_ms.max(1));
+    let mut periods = 0u64;
     loop {
         std::thread::sleep(Duration::from_millis(100));
+        let due = (started.elapsed().as_millis() / period.as_millis()) as u64;
+        while periods < due {
+            periods += 1;
+            running.venues.tick(periods);
+        }
         if args.duration_s.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
             return 0;
         }

@@ -68,3 +68,46 @@ pub fn generate_cert() -> Result<SimCert, rcgen::Error> {
         cert_pem: certified.cert.pem(),
     })
 }
+
+/// The DER of every `CERTIFICATE` block in PEM text (one certificate or a bundle).
+///
+/// # Errors
+/// Bad base64, an unterminated block, or no certificate at all, as a sentence.
+pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    let mut certs = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line == "-----BEGIN CERTIFICATE-----" {
+            body = Some(String::new());
+        } else if line == "-----END CERTIFICATE-----" {
+            let b64 = body.take().ok_or("END CERTIFICATE without BEGIN")?;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| format!("bad base64 in a certificate: {e}"))?;
+            certs.push(der);
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if body.is_some() {
+        return Err("unterminated CERTIFICATE block".into());
+    }
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block".into());
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pem_bundles_split_into_certificates() {
+        let (a, b) = (super::generate_cert().unwrap(), super::generate_cert().unwrap());
+        let bundle = format!("{}{}", a.cert_pem, b.cert_pem);
+        assert_eq!(super::pem_certificates(&bundle).unwrap(), vec![a.cert_der, b.cert_der]);
+        assert!(super::pem_certificates("").is_err());
+        let torn = &a.cert_pem[..a.cert_pem.len() - 30];
+        assert!(super::pem_certificates(torn).is_err());
+    }
+}
