@@ -535,7 +535,7 @@ pub struct Pipeline {
     /// Config warnings (unknown cores, over-subscription), already checked.
     pub warnings: Vec<String>,
     /// Embedded venue simulators; they stop when this is dropped.
-    pub sims: Vec<hedger_tools::venue_sim::binance::BinanceSim>,
+    pub sims: Vec<crate::venues::EmbeddedSim>,
     /// Embedded oracle simulators (`[oracles] embedded_sim`).
     pub oracle_sims: Option<hedger_tools::sim::RunningSims>,
     /// Embedded chain node (`[chain] embedded_node`); killed when dropped.

@@ -98,9 +98,11 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
     let threads = second["threads"].as_array().unwrap();
     let names: Vec<&str> = threads.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["cold", "hot", "feed", "oracle", "chain"]);
-    // The embedded oracle simulators and local chain reach the hot thread through their rings.
-    let report = wait_rings_pushed(&args, &["oracle->hot", "chain->hot"]);
-    for name in ["oracle->hot", "chain->hot"] {
+    // The embedded oracle simulators, the local chain and every venue gateway reach the hot
+    // thread through their own rings.
+    let rings = ["oracle->hot", "chain->hot", "bybit->hot", "okx->hot", "deribit->hot"];
+    let report = wait_rings_pushed(&args, &rings);
+    for name in rings {
         assert!(ring(&report, name)["popped"].as_u64() > Some(0), "{name} never drained: {report}");
     }
     for t in threads {

@@ -39,9 +39,9 @@ impl SyntheticConfig {
     /// Problems with the settings, each as a sentence.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.instruments == 0 || self.instruments > INSTRUMENTS_MAX as u32 {
+        if self.instruments == 0 || self.instruments > SYNTHETIC_INSTRUMENTS_MAX as u32 {
             problems.push(format!(
-                "synthetic.instruments must be 1..={INSTRUMENTS_MAX}, got {}",
+                "synthetic.instruments must be 1..={SYNTHETIC_INSTRUMENTS_MAX}, got {}",
                 self.instruments
             ));
         }
@@ -61,8 +61,11 @@ impl SyntheticConfig {
     }
 }
 
-/// Most instruments the synthetic feed simulates.
-pub const INSTRUMENTS_MAX: usize = 64;
+/// Instrument slots of the hot thread's books: the synthetic source's ids (below
+/// [`SYNTHETIC_INSTRUMENTS_MAX`]) and four venues of 32 symbols each (see `src/venues.rs`).
+pub const INSTRUMENTS_MAX: usize = 144;
+/// Most instruments the synthetic feed simulates (ids 0..16; venue ids start at 16).
+pub const SYNTHETIC_INSTRUMENTS_MAX: usize = 16;
 const BATCH_MAX: usize = 4;
 
 /// xorshift64*: tiny, seeded and good enough for a random walk.
@@ -86,7 +89,7 @@ impl Rng {
 /// The generator, separate from pacing so tests and benches can drive it directly.
 pub struct SyntheticMarket {
     rng: Rng,
-    mids_ticks: [i64; INSTRUMENTS_MAX],
+    mids_ticks: [i64; SYNTHETIC_INSTRUMENTS_MAX],
     instruments: u32,
     next_instrument: u32,
     seq: u64,
@@ -96,8 +99,8 @@ impl SyntheticMarket {
     pub fn new(cfg: &SyntheticConfig) -> SyntheticMarket {
         SyntheticMarket {
             rng: Rng::new(cfg.seed),
-            mids_ticks: [cfg.mid_start_ticks; INSTRUMENTS_MAX],
-            instruments: cfg.instruments.clamp(1, INSTRUMENTS_MAX as u32),
+            mids_ticks: [cfg.mid_start_ticks; SYNTHETIC_INSTRUMENTS_MAX],
+            instruments: cfg.instruments.clamp(1, SYNTHETIC_INSTRUMENTS_MAX as u32),
             next_instrument: 0,
             seq: 0,
         }
