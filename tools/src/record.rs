@@ -1,7 +1,9 @@
 //! `hedger record`: writes a venue's raw frames, with receive timestamps, to a journal.
 //!
-//! The recorder opens the same websocket streams and REST snapshots a gateway would (Binance
-//! USDⓈ-M today), and appends every websocket payload (record kind [`KIND_WS_FRAME`]) and every
+//! The recorder opens the same websocket streams and REST snapshots a gateway would (Binance:
+//! the combined depth/bookTicker stream plus one REST snapshot per symbol; Bybit, OKX, Deribit:
+//! one websocket with the gateway's own subscribe messages, keep-alive pings and Deribit
+//! `test_request` answers, the snapshot arriving on the stream), and appends every websocket payload (record kind [`KIND_WS_FRAME`]) and every
 //! REST snapshot body ([`KIND_REST_SNAPSHOT`], `source` = symbol index) to
 //! `<output>/<venue>-NNNNNNNN.journal` (format: `hedger_ipc::journal`). It syncs the journal
 //! every second and on exit, and reports what it wrote as one JSON line. `hedger replay
@@ -12,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fastwebsockets::OpCode;
+use fastwebsockets::{Frame, OpCode, Payload};
+use hedger_gateways::venue::stream_session::StreamProtocol;
+use hedger_gateways::venue::{ParsedFrame, Symbol};
 use hedger_gateways::ws::http::{http_get, ws_connect};
 use hedger_gateways::ws::{poll_once, tls_config, with_timeout, Endpoint, TransportError};
 use hedger_ipc::clock::{unix_ms, unix_ns};
@@ -36,9 +40,10 @@ pub struct RecordArgs {
     /// Websocket base URL, e.g. `wss://fstream.binance.com` or a `hedger sim` address.
     #[arg(long)]
     pub ws_url: String,
-    /// REST base URL, e.g. `https://fapi.binance.com`.
+    /// REST base URL, e.g. `https://fapi.binance.com` (required for binance-usdm, whose book
+    /// snapshots come from REST; unused by the stream venues).
     #[arg(long)]
-    pub rest_url: String,
+    pub rest_url: Option<String>,
     /// Comma-separated symbols.
     #[arg(long, value_delimiter = ',', required = true)]
     pub symbols: Vec<String>,
@@ -63,6 +68,8 @@ pub enum RecordError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Transport(#[from] TransportError),
+    #[error("--rest-url is required for binance-usdm (its book snapshots come from REST)")]
+    RestUrlRequired,
     #[error("cannot read CA certificate {path}: {message}")]
     Cert { path: PathBuf, message: String },
 }
@@ -93,9 +100,8 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
         None => Vec::new(),
     };
     let tls = tls_config(&roots)?;
-    if args.venue != ReplayVenue::BinanceUsdm {
-        eprintln!("hedger record: only binance-usdm has a live session so far");
-        return Err(RecordError::Transport(TransportError::Url(args.venue.name().to_string())));
+    if args.venue == ReplayVenue::BinanceUsdm && args.rest_url.is_none() {
+        return Err(RecordError::RestUrlRequired);
     }
     let name = args.venue.name();
     let (mut journal, open) =
@@ -106,8 +112,25 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
     append(&mut journal, &mut report, KIND_META, 0, meta.to_string().into_bytes())?;
     let deadline = args.duration_s.map(|s| Instant::now() + Duration::from_secs(s));
     let outcome = {
-        let future = session(args, &tls, &mut journal, &mut report, stop, deadline);
-        let mut future = std::pin::pin!(future);
+        let (journal, report) = (&mut journal, &mut report);
+        let mut future: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = match args.venue {
+            ReplayVenue::BinanceUsdm => {
+                Box::pin(session(args, &tls, journal, report, stop, deadline))
+            }
+            ReplayVenue::Bybit => {
+                let protocol = hedger_gateways::bybit::session::BybitProtocol::new(50);
+                Box::pin(stream_session(protocol, args, &tls, journal, report, stop, deadline))
+            }
+            ReplayVenue::Okx => {
+                let protocol =
+                    hedger_gateways::okx::session::OkxProtocol::new(args.symbols.len(), 400);
+                Box::pin(stream_session(protocol, args, &tls, journal, report, stop, deadline))
+            }
+            ReplayVenue::Deribit => {
+                let protocol = hedger_gateways::deribit::session::DeribitProtocol::new();
+                Box::pin(stream_session(protocol, args, &tls, journal, report, stop, deadline))
+            }
+        };
         loop {
             if let std::task::Poll::Ready(outcome) = poll_once(future.as_mut()) {
                 break outcome;
@@ -137,7 +160,8 @@ async fn session(
     let mut ws =
         with_timeout(&endpoint.authority(), 5_000, ws_connect(&endpoint, Some(tls), unix_ns()))
             .await?;
-    let rest = Endpoint::parse(args.rest_url.trim_end_matches('/'))?;
+    let rest_url = args.rest_url.as_deref().ok_or(RecordError::RestUrlRequired)?;
+    let rest = Endpoint::parse(rest_url.trim_end_matches('/'))?;
     for (index, symbol) in args.symbols.iter().enumerate() {
         let target = rest.with_target(&format!("/fapi/v1/depth?symbol={symbol}&limit=1000"));
         let body =
@@ -163,6 +187,64 @@ async fn session(
         };
         match frame.opcode {
             OpCode::Text | OpCode::Binary => {
+                append(journal, report, KIND_WS_FRAME, 0, frame.payload.to_vec())?;
+                report.frames += 1;
+            }
+            OpCode::Close => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// A stream venue (Bybit, OKX, Deribit): one websocket, the gateway's own subscribe messages,
+/// then every frame recorded; keep-alive pings and answers (Deribit `test_request`) are written
+/// between frames as the gateway does, so the venue keeps the connection open.
+async fn stream_session<P: StreamProtocol>(
+    mut protocol: P,
+    args: &RecordArgs,
+    tls: &Arc<rustls::ClientConfig>,
+    journal: &mut JournalWriter,
+    report: &mut RecordReport,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+) -> Result<(), RecordError> {
+    let ws_base = Endpoint::parse(args.ws_url.trim_end_matches('/'))?;
+    let endpoint = ws_base.with_target(protocol.ws_target());
+    let name = endpoint.authority();
+    let mut ws = with_timeout(&name, 5_000, ws_connect(&endpoint, Some(tls), unix_ns())).await?;
+    let symbols: Vec<Symbol> = args.symbols.iter().map(|s| Symbol::new(s)).collect();
+    let mut outbox = Vec::new();
+    protocol.on_connect(&symbols, &mut outbox);
+    let ping_every = protocol.ping().map(|(_, ms)| Duration::from_millis(ms));
+    let mut next_ping = ping_every.map(|d| Instant::now() + d);
+    let mut frame_parsed = ParsedFrame::new();
+    let mut last_sync = Instant::now();
+    let ws_error = |e: fastwebsockets::WebSocketError| TransportError::WebSocket {
+        endpoint: name.clone(),
+        message: e.to_string(),
+    };
+    loop {
+        if next_ping.is_some_and(|due| Instant::now() >= due) {
+            outbox.extend(protocol.ping().map(|(text, _)| text.to_string()));
+            next_ping = ping_every.map(|d| Instant::now() + d);
+        }
+        for text in outbox.drain(..) {
+            let frame = Frame::text(Payload::Owned(text.into_bytes()));
+            ws.write_frame(frame).await.map_err(ws_error)?;
+        }
+        // As for Binance: the stop check never abandons a read mid-frame to retry it.
+        let read = until_stopped(stop, deadline, &mut last_sync, journal, ws.read_frame()).await;
+        let frame = match read {
+            None => return Ok(()),
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Err(ws_error(e).into()),
+        };
+        match frame.opcode {
+            OpCode::Text | OpCode::Binary => {
+                // A frame the parser rejects is still recorded: replay reports it.
+                if protocol.parse(&frame.payload, &mut frame_parsed).is_ok() {
+                    outbox.extend(protocol.answer(&frame_parsed));
+                }
                 append(journal, report, KIND_WS_FRAME, 0, frame.payload.to_vec())?;
                 report.frames += 1;
             }

@@ -21,15 +21,21 @@ pub fn accept_key(key: &str) -> String {
 
 /// Reads until the end of the response headers; returns (status, headers text, body bytes read
 /// past the headers).
+///
+/// `exact`: read byte by byte so nothing past the head is consumed. A websocket upgrade needs
+/// this: the server may send its first frames in the same segment as the 101 answer, and those
+/// bytes belong to the websocket stream (once per connection, so the small reads cost nothing).
 async fn read_head(
     stream: &mut Stream,
     endpoint: &str,
+    exact: bool,
 ) -> Result<(u16, String, Vec<u8>), TransportError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
+    let want = if exact { 1 } else { chunk.len() };
     loop {
         let n = stream
-            .read(&mut chunk)
+            .read(&mut chunk[..want])
             .await
             .map_err(|source| TransportError::Io { endpoint: endpoint.to_string(), source })?;
         if n == 0 {
@@ -87,7 +93,7 @@ pub async fn ws_connect(
     let io = |source| TransportError::Io { endpoint: name.clone(), source };
     stream.write_all(request.as_bytes()).await.map_err(io)?;
     stream.flush().await.map_err(io)?;
-    let (status, head, rest) = read_head(&mut stream, &name).await?;
+    let (status, head, rest) = read_head(&mut stream, &name, true).await?;
     if status != 101 {
         return Err(TransportError::Handshake {
             endpoint: name,
@@ -130,7 +136,7 @@ pub async fn http_get(
     let io = |source| TransportError::Io { endpoint: name.clone(), source };
     stream.write_all(request.as_bytes()).await.map_err(io)?;
     stream.flush().await.map_err(io)?;
-    let (status, head, mut body) = read_head(&mut stream, &name).await?;
+    let (status, head, mut body) = read_head(&mut stream, &name, false).await?;
     if status != 200 {
         return Err(TransportError::HttpStatus { endpoint: name, status });
     }
