@@ -412,3 +412,90 @@ fn hedger_sim_serves_every_venue_to_its_gateway() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A simulator driven by a recording: `hedger record` of the Bybit simulator, then the journal
+/// served by `ReplaySim` (recorded instruments included); the gateway fed by the replay ends with
+/// the book `hedger replay --format journal` computes offline from the same journal.
+#[test]
+fn replay_simulator_serves_a_recording_to_the_gateway() {
+    use hedger_core::fixed::parse_decimal;
+    use hedger_tools::replay::ReplayVenue;
+    use hedger_tools::venue_sim::replay::{ReplaySim, ReplaySimConfig};
+    let mut sim_cfg = PubSubSimConfig::new(&symbols(Venue::Bybit));
+    sim_cfg.tick_interval_ms = 5;
+    let sim = hedger_tools::venue_sim::bybit::start(sim_cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("sim.pem");
+    std::fs::write(&cert, &sim.cert_pem).unwrap();
+    let journal = dir.path().join("journal");
+    let hedger = env!("CARGO_BIN_EXE_hedger");
+    let out = std::process::Command::new(hedger)
+        .args(["record", "--venue", "bybit", "--ws-url", &sim.ws_url(), "--rest-url"])
+        .args([&sim.rest_url(), "--symbols", "BTCUSDT,ETHUSDT", "--duration-s", "2", "--output"])
+        .arg(&journal)
+        .arg("--ca-cert")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["instruments"], 1, "{report}");
+    drop(sim);
+
+    let offline = std::process::Command::new(hedger)
+        .args(["replay", "--venue", "bybit", "--format", "journal", "--summary-only", "--input"])
+        .arg(&journal)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&offline.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str::<serde_json::Value>(text.lines().last().unwrap()).unwrap()["summary"]
+            .clone();
+
+    let replay = ReplaySim::start(ReplaySimConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        tls: true,
+        venue: ReplayVenue::Bybit,
+        journal,
+        speed: 0.0,
+    })
+    .unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let tel =
+        TelemetryFile::create(&dir2.path().join("g.tel"), TelemetryLimits::default(), "t", 1, 0)
+            .unwrap();
+    let (tx, mut rx) = hedger_ipc::ring::<Msg>(&tel, "bybit->hot", 1 << 20).unwrap();
+    let ids =
+        vec![("BTCUSDT".to_string(), InstrumentId(0)), ("ETHUSDT".to_string(), InstrumentId(1))];
+    let mut cfg = StreamSessionConfig::new(&replay.ws_url(), ids);
+    cfg.rest_url = Some(replay.rest_url());
+    cfg.tls_roots_der = vec![replay.cert_der.clone()];
+    let mut gateway = hedger_gateways::bybit::session::bybit_gateway(cfg, tx, 3).unwrap();
+    let stats = gateway.stats();
+    let mut books = HotBooks::new(2, 4096);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let frames = replay.frames as u64;
+    while stats.frames.load(Ordering::Relaxed) < frames {
+        gateway.do_work();
+        while let Some(msg) = rx.pop() {
+            books.apply(&msg);
+        }
+        assert!(Instant::now() < deadline, "replay not consumed: {stats:?}");
+    }
+    while let Some(msg) = rx.pop() {
+        books.apply(&msg);
+    }
+    assert_eq!(stats.instrument_errors.load(Ordering::Relaxed), 0);
+    assert_eq!(stats.gaps.load(Ordering::Relaxed), 0);
+    let e8 = |v: &serde_json::Value| parse_decimal(v.as_str().unwrap().as_bytes(), 8).unwrap();
+    for (i, symbol) in ["BTCUSDT", "ETHUSDT"].iter().enumerate() {
+        let expected = &summary["books"][symbol];
+        let book = books.usable(i as u32).expect("book valid after the replay");
+        let (bid, ask) = (book.best_bid().unwrap(), book.best_ask().unwrap());
+        assert_eq!(bid.price_ticks, e8(&expected["best_bid"][0]), "{symbol}");
+        assert_eq!(bid.qty_lots, e8(&expected["best_bid"][1]), "{symbol}");
+        assert_eq!(ask.price_ticks, e8(&expected["best_ask"][0]), "{symbol}");
+        assert_eq!(book.depth().0 as u64, expected["bid_levels"].as_u64().unwrap(), "{symbol}");
+        assert_eq!(book.depth().1 as u64, expected["ask_levels"].as_u64().unwrap(), "{symbol}");
+    }
+}

@@ -31,6 +31,10 @@ pub const KIND_REST_SNAPSHOT: u16 = 2;
 /// Record kind: the recording's metadata, first in the journal:
 /// `{"venue":"binance-usdm","symbols":["BTCUSDT",…],"ws_url":…,"rest_url":…}`.
 pub const KIND_META: u16 = 3;
+/// Record kind: one instruments endpoint response body (`source` = index of the request in
+/// `hedger_gateways::venue::instruments::request_targets`), recorded first when `--rest-url` is
+/// given, so a replay simulator can advertise the recorded venue's real grid.
+pub const KIND_INSTRUMENTS: u16 = 4;
 
 /// Arguments of `hedger record`.
 #[derive(Debug, Clone, clap::Args)]
@@ -41,7 +45,8 @@ pub struct RecordArgs {
     #[arg(long)]
     pub ws_url: String,
     /// REST base URL, e.g. `https://fapi.binance.com` (required for binance-usdm, whose book
-    /// snapshots come from REST; unused by the stream venues).
+    /// snapshots come from REST). With it, the instruments endpoint is recorded first (every
+    /// venue; Deribit's base ends in `/api/v2`).
     #[arg(long)]
     pub rest_url: Option<String>,
     /// Comma-separated symbols.
@@ -79,6 +84,8 @@ pub enum RecordError {
 pub struct RecordReport {
     pub frames: u64,
     pub snapshots: u64,
+    /// Instruments bodies recorded (with `--rest-url`).
+    pub instruments: u64,
     pub bytes: u64,
     pub torn_bytes_truncated: u64,
 }
@@ -110,6 +117,17 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
         RecordReport { torn_bytes_truncated: open.torn_bytes_truncated, ..RecordReport::default() };
     let meta = serde_json::json!({"venue": name, "symbols": args.symbols, "ws_url": args.ws_url, "rest_url": args.rest_url});
     append(&mut journal, &mut report, KIND_META, 0, meta.to_string().into_bytes())?;
+    if let Some(rest_url) = &args.rest_url {
+        let fetch = record_instruments(args, rest_url, &tls, &mut journal, &mut report);
+        let mut fetch = std::pin::pin!(fetch);
+        loop {
+            if let std::task::Poll::Ready(done) = poll_once(fetch.as_mut()) {
+                done?;
+                break;
+            }
+            std::thread::yield_now();
+        }
+    }
     let deadline = args.duration_s.map(|s| Instant::now() + Duration::from_secs(s));
     let outcome = {
         let (journal, report) = (&mut journal, &mut report);
@@ -194,6 +212,33 @@ async fn session(
             _ => {}
         }
     }
+}
+
+/// Fetches and journals the venue's instruments bodies (one record per request target).
+async fn record_instruments(
+    args: &RecordArgs,
+    rest_url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    journal: &mut JournalWriter,
+    report: &mut RecordReport,
+) -> Result<(), RecordError> {
+    use hedger_gateways::venue::instruments::{request_targets, INSTRUMENTS_BODY_BYTES_MAX};
+    let base = Endpoint::parse(rest_url.trim_end_matches('/'))?;
+    let symbols: Vec<&str> = args.symbols.iter().map(String::as_str).collect();
+    for (index, target) in
+        request_targets(args.venue.venue_id(), &base.target, &symbols).iter().enumerate()
+    {
+        let endpoint = base.with_target(target);
+        let body = with_timeout(
+            &endpoint.authority(),
+            10_000,
+            http_get(&endpoint, Some(tls), INSTRUMENTS_BODY_BYTES_MAX),
+        )
+        .await?;
+        append(journal, report, KIND_INSTRUMENTS, index as u32, body)?;
+        report.instruments += 1;
+    }
+    Ok(())
 }
 
 /// A stream venue (Bybit, OKX, Deribit): one websocket, the gateway's own subscribe messages,

@@ -46,6 +46,17 @@ pub enum ReplayVenue {
 
 impl ReplayVenue {
     /// The name used on the command line and in journal file names.
+    /// The venue's id.
+    pub fn venue_id(self) -> hedger_core::ids::VenueId {
+        use hedger_core::ids::VenueId;
+        match self {
+            ReplayVenue::BinanceUsdm => VenueId::BinanceUsdm,
+            ReplayVenue::Bybit => VenueId::Bybit,
+            ReplayVenue::Okx => VenueId::Okx,
+            ReplayVenue::Deribit => VenueId::Deribit,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ReplayVenue::BinanceUsdm => "binance-usdm",
@@ -387,7 +398,7 @@ impl Replay {
 /// # Errors
 /// A journal that cannot be read (corruption other than a torn tail, bad metadata).
 pub fn replay_journal(args: &ReplayArgs, emit: &mut dyn FnMut(&Value)) -> Result<Replay, String> {
-    use crate::record::{KIND_META, KIND_REST_SNAPSHOT, KIND_WS_FRAME};
+    use crate::record::{KIND_INSTRUMENTS, KIND_META, KIND_REST_SNAPSHOT, KIND_WS_FRAME};
     let name = args.venue.name();
     let mut reader =
         hedger_ipc::journal::JournalReader::open(&args.input, name).map_err(|e| e.to_string())?;
@@ -428,6 +439,8 @@ pub fn replay_journal(args: &ReplayArgs, emit: &mut dyn FnMut(&Value)) -> Result
                 }
             },
             KIND_WS_FRAME => replay.line(&record.payload, number),
+            // Instruments bodies serve the replay simulator; books do not depend on them.
+            KIND_INSTRUMENTS => Vec::new(),
             other => return Err(format!("record {number}: unknown record kind {other}")),
         };
         for event in &events {

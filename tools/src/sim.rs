@@ -79,6 +79,19 @@ pub struct SimArgs {
     /// period, `drop=PPM` and `latency-us=N` hold for the whole run.
     #[arg(long = "venue-fault")]
     pub venue_faults: Vec<String>,
+    /// Serve a `hedger record` journal directory as the venue it was recorded from (each
+    /// websocket connection replays it from the start), besides the `--venues` simulators.
+    #[arg(long, requires = "replay_venue")]
+    pub replay_journal: Option<std::path::PathBuf>,
+    /// The venue of `--replay-journal`.
+    #[arg(long, value_enum)]
+    pub replay_venue: Option<crate::replay::ReplayVenue>,
+    /// Pace of the replay: 1 = as recorded, 10 = ten times faster, 0 = flat out.
+    #[arg(long, default_value_t = 1.0)]
+    pub replay_speed: f64,
+    /// Port of the replay simulator (0 = ephemeral).
+    #[arg(long, default_value_t = 0)]
+    pub replay_port: u16,
     /// Period of the periodic venue faults.
     #[arg(long, default_value_t = 5_000)]
     pub venue_fault_period_ms: u64,
@@ -118,6 +131,10 @@ impl Default for SimArgs {
             okx_checksums: false,
             venue_faults: Vec::new(),
             venue_fault_period_ms: 5_000,
+            replay_journal: None,
+            replay_venue: None,
+            replay_speed: 1.0,
+            replay_port: 0,
             plain: false,
             cert_out: None,
             oracle_tls: false,
@@ -172,6 +189,18 @@ fn start_venues(args: &SimArgs, running: &mut RunningSims) -> Result<(), SimErro
         okx_checksums: args.okx_checksums,
     };
     running.venues = venues::VenueSims::start(&venue_args)?;
+    if let (Some(journal), Some(venue)) = (&args.replay_journal, args.replay_venue) {
+        let cfg = crate::venue_sim::replay::ReplaySimConfig {
+            bind: std::net::SocketAddr::new(ip, args.replay_port),
+            tls: !args.plain,
+            venue,
+            journal: journal.clone(),
+            speed: args.replay_speed.max(0.0),
+        };
+        let sim =
+            crate::venue_sim::replay::ReplaySim::start(cfg).map_err(venues::VenueSimError::from)?;
+        running.venues.replay = Some(sim);
+    }
     running.venues.faults = faults;
     running.venues.arm();
     if let Some(path) = &args.cert_out {

@@ -96,6 +96,8 @@ pub struct VenueSims {
     pub bybit: Option<PubSubSim>,
     pub okx: Option<PubSubSim>,
     pub deribit: Option<PubSubSim>,
+    /// A simulator replaying a recording (`--replay-journal`).
+    pub replay: Option<crate::venue_sim::replay::ReplaySim>,
     /// `(venue, fault)` from `--venue-fault`, applied by [`VenueSims::tick`].
     pub faults: Vec<(String, VenueFault)>,
 }
@@ -118,6 +120,8 @@ pub enum VenueSimError {
     Unknown(String),
     #[error("--venue-fault {0:?}: expected VENUE:KIND with VENUE binance-usdm|bybit|okx|deribit and KIND gap|duplicate|reorder|bad-checksum|reset|disconnect|stall|drop=PPM|latency-us=N")]
     Fault(String),
+    #[error("--replay-journal: {0}")]
+    Replay(#[from] crate::venue_sim::replay::ReplaySimError),
     #[error("cannot bind the {venue} simulator: {source}")]
     Bind { venue: &'static str, source: std::io::Error },
 }
@@ -246,11 +250,25 @@ impl VenueSims {
         for sim in [&self.bybit, &self.okx, &self.deribit].into_iter().flatten() {
             pems.push(&sim.cert_pem);
         }
+        if let Some(sim) = &self.replay {
+            pems.push(&sim.cert_pem);
+        }
         pems.concat()
     }
 
-    /// The JSON objects `hedger sim` prints per venue: URLs, TLS, symbols.
+    /// The JSON objects `hedger sim` prints per venue: URLs, TLS, symbols (and `replay` for a
+    /// recording being served).
     pub fn describe(&self, out: &mut serde_json::Value) {
+        if let Some(sim) = &self.replay {
+            out["replay"] = serde_json::json!({
+                "venue": sim.venue.name(),
+                "ws_url": sim.ws_url(),
+                "rest_url": sim.rest_url(),
+                "tls": sim.tls,
+                "symbols": sim.symbols,
+                "frames": sim.frames,
+            });
+        }
         if let Some(sim) = &self.binance {
             out["binance-usdm"] = serde_json::json!({
                 "ws_url": sim.ws_url(),

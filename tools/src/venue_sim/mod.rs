@@ -12,6 +12,7 @@ pub mod deribit;
 pub mod instruments;
 pub mod okx;
 pub mod pubsub;
+pub mod replay;
 pub mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
