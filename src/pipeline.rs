@@ -265,7 +265,7 @@ impl HotAgent {
         self.rejected += 1;
         let status = GatewayStatus {
             state: SourceState::Up,
-            reason_code: u32::from(reason),
+            reason_code: REJECT_REASON_BASE + u32::from(reason),
             reason_count: self.table.rejects()[reason as usize],
             detail: u64::from(msg.kind),
         };
@@ -278,6 +278,11 @@ impl HotAgent {
         self.emit(Msg::new(origin, Body::GatewayStatus(status)));
     }
 }
+
+/// Reason codes of the hot thread's own "message rejected" reports start here (the TOB table's
+/// reject reason is added), apart from venue gateway reasons (< 100) and the venue-mid rule's
+/// (100..=105).
+pub const REJECT_REASON_BASE: u32 = 200;
 
 impl Agent for HotAgent {
     #[inline]
@@ -293,6 +298,11 @@ impl Agent for HotAgent {
                     }
                     BookUpdate::Invalidated { instrument } => self.mid_guard.reset(instrument),
                     _ => {}
+                }
+                // A venue gateway's state change (gap, resync, quarantine, stale, down, up) is
+                // reported to the cold thread as sent; the synthetic source sends none.
+                if msg.kind == hedger_core::msg::MsgKind::GatewayStatus as u8 {
+                    self.emit(msg);
                 }
                 if let Applied::Rejected(reason) = self.table.apply(&msg) {
                     self.on_reject(&msg, reason);
@@ -348,6 +358,7 @@ pub struct ColdAgent {
     chain_events: u64,
     chain_statuses: u64,
     venue_mid_statuses: u64,
+    venue_statuses: u64,
 }
 
 impl ColdAgent {
@@ -365,6 +376,7 @@ impl ColdAgent {
             chain_events: 0,
             chain_statuses: 0,
             venue_mid_statuses: 0,
+            venue_statuses: 0,
         }
     }
 
@@ -391,6 +403,11 @@ impl ColdAgent {
     /// Venue-mid check changes received.
     pub fn venue_mid_statuses(&self) -> u64 {
         self.venue_mid_statuses
+    }
+
+    /// Venue gateway state changes logged (book in sync, gap, stale, down, …).
+    pub fn venue_statuses(&self) -> u64 {
+        self.venue_statuses
     }
 
     fn log_chain_event(&mut self, event: &hedger_core::msg::ChainEvent) {
@@ -433,15 +450,30 @@ impl ColdAgent {
                     reason, deviation_bps = status.detail, refusals = status.reason_count,
                     "venue mid check refused the book for pricing");
             }
-        } else {
+        } else if status.reason_code >= REJECT_REASON_BASE {
             tracing::warn!(
                 venue,
                 instrument = event.instrument.0,
-                reason_code = status.reason_code,
+                reason_code = status.reason_code - REJECT_REASON_BASE,
                 reason_count = status.reason_count,
                 kind = status.detail,
                 "hot thread rejected a message"
             );
+        } else {
+            self.venue_statuses += 1;
+            let reason = hedger_gateways::venue::reason::name(status.reason_code);
+            if up {
+                tracing::info!(
+                    venue,
+                    instrument = event.instrument.0,
+                    seq = status.detail,
+                    "venue book in sync"
+                );
+            } else {
+                tracing::warn!(venue, instrument = event.instrument.0, state = ?status.state,
+                    reason, gaps = status.reason_count, detail = status.detail,
+                    "venue book not usable");
+            }
         }
     }
 

@@ -180,16 +180,7 @@ fn levels_json(levels: &[WireLevel]) -> Value {
 }
 
 fn reason_name(code: u32) -> &'static str {
-    match code {
-        reason::GAP => "gap",
-        reason::CHECKSUM => "checksum",
-        reason::CROSSED => "crossed",
-        reason::STALE_FEED => "stale_feed",
-        reason::RESYNC_EXHAUSTED => "resync_exhausted",
-        reason::BUFFER_OVERFLOW => "buffer_overflow",
-        reason::BAD_LEVEL => "bad_level",
-        _ => "unknown",
-    }
+    reason::name(code)
 }
 
 fn state_name(state: BookState) -> &'static str {

@@ -232,6 +232,22 @@ pub mod reason {
     pub const BAD_LEVEL: u32 = 7;
     /// The instrument metadata fetch failed or did not list a configured symbol.
     pub const INSTRUMENTS: u32 = 8;
+
+    /// The reason's name in logs and JSON (`none` for 0, `unknown` for a code not listed).
+    pub fn name(code: u32) -> &'static str {
+        match code {
+            0 => "none",
+            GAP => "gap",
+            CHECKSUM => "checksum",
+            CROSSED => "crossed",
+            STALE_FEED => "stale_feed",
+            RESYNC_EXHAUSTED => "resync_exhausted",
+            BUFFER_OVERFLOW => "buffer_overflow",
+            BAD_LEVEL => "bad_level",
+            INSTRUMENTS => "instruments",
+            _ => "unknown",
+        }
+    }
 }
 
 /// A venue's book sync procedure, fed one book frame at a time.
