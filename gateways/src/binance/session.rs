@@ -24,16 +24,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fastwebsockets::OpCode;
 use hedger_core::ids::{InstrumentId, VenueId};
-use hedger_core::msg::{
-    Bbo, Body, BookDelta, GatewayStatus, MarkIndexFunding, Msg, Origin, Side, SourceState, Trade,
-    FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
-};
+use hedger_core::msg::{Msg, Origin};
 use hedger_ipc::clock::now_tsc;
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::RingProducer;
@@ -41,9 +38,10 @@ use hedger_ipc::RingProducer;
 use super::{BinanceParser, BinanceSequencer};
 use crate::venue::instruments::fetch_instruments;
 use crate::venue::keeper::KeeperLimits;
-use crate::venue::{reason, BookKeeper, BookState, FrameKind, KeeperEvent, ParsedFrame, Symbol};
+use crate::venue::publish::{bump, jittered_backoff, Publisher};
+use crate::venue::{reason, BookKeeper, BookState, FrameKind, ParsedFrame, Symbol};
 use crate::ws::http::{http_get, ws_connect};
-use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, TransportError, YieldNow};
+use crate::ws::{poll_once, with_timeout, Endpoint, SleepUntil, TransportError};
 use hedger_core::instrument::InstrumentSpec;
 
 /// Settings of one session.
@@ -100,23 +98,8 @@ impl BinanceSessionConfig {
     }
 }
 
-/// Counters a test or the cold thread can read while the session runs.
-#[derive(Debug, Default)]
-pub struct SessionStats {
-    pub connects: AtomicU64,
-    pub disconnects: AtomicU64,
-    pub frames: AtomicU64,
-    pub parse_errors: AtomicU64,
-    pub snapshots: AtomicU64,
-    pub gaps: AtomicU64,
-    pub ring_full_waits: AtomicU64,
-    pub instrument_fetches: AtomicU64,
-    pub instrument_errors: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release);
-}
+/// The session counters (shared with the stream venues' sessions).
+pub use crate::venue::publish::SessionStats;
 
 struct Book {
     symbol: Symbol,
@@ -127,7 +110,8 @@ struct Book {
 struct Session {
     cfg: BinanceSessionConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
-    out: RingProducer<Msg>,
+    publisher: Publisher,
+    instruments: Vec<InstrumentId>,
     parser: BinanceParser,
     frame: ParsedFrame,
     books: Vec<Book>,
@@ -166,10 +150,13 @@ impl BinanceGateway {
                 keeper: BookKeeper::new(BinanceSequencer::new(), cfg.keeper),
             })
             .collect();
+        let publisher =
+            Publisher::new(out, VenueId::BinanceUsdm, Arc::clone(&stats), cfg.keeper.levels_max);
         let session = Session {
+            instruments: cfg.symbols.iter().map(|(_, id)| *id).collect(),
             cfg,
             tls,
-            out,
+            publisher,
             parser: BinanceParser::new(),
             frame: ParsedFrame::new(),
             books,
@@ -204,26 +191,19 @@ impl Session {
             // A silent socket (no frame within `silence_ms_max`) is a stale feed, with its own
             // reason code; any other end of a connection is the source going down.
             let silent = matches!(outcome, Err(TransportError::Timeout { .. }));
-            self.all_books_down(silent).await;
+            self.publisher.all_down(&self.instruments, silent, self.down_reason, now_tsc()).await;
             if started.elapsed() > Duration::from_secs(30) {
                 failures = 0;
             }
             failures = failures.saturating_add(1);
-            SleepUntil(Instant::now() + self.backoff(failures)).await;
+            let wait = jittered_backoff(
+                &mut self.rng,
+                failures,
+                self.cfg.backoff_ms_min,
+                self.cfg.backoff_ms_max,
+            );
+            SleepUntil(Instant::now() + wait).await;
         }
-    }
-
-    /// Exponential backoff with jitter in [50 %, 100 %] of the step.
-    fn backoff(&mut self, failures: u32) -> Duration {
-        let step = self
-            .cfg
-            .backoff_ms_min
-            .saturating_mul(1u64 << failures.min(16))
-            .min(self.cfg.backoff_ms_max);
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        Duration::from_millis(step / 2 + self.rng % (step / 2 + 1))
     }
 
     async fn connection(&mut self) -> Result<(), TransportError> {
@@ -354,40 +334,7 @@ impl Session {
             FrameKind::BookDelta | FrameKind::BookSnapshot => {
                 self.apply_book_frame(index, recv_tsc).await
             }
-            FrameKind::Bbo => {
-                let b = self.frame.bbo;
-                let body = Body::Bbo(Bbo {
-                    bid_price_ticks: b.bid.price,
-                    bid_qty_lots: b.bid.qty,
-                    ask_price_ticks: b.ask.price,
-                    ask_qty_lots: b.ask.qty,
-                });
-                self.send(Msg::new(origin, body)).await;
-            }
-            FrameKind::Trades => {
-                for i in 0..self.frame.trades.len() {
-                    let t = self.frame.trades[i];
-                    let body = Body::Trade(Trade {
-                        aggressor: t.aggressor.unwrap_or(Side::Buy),
-                        price_ticks: t.price,
-                        qty_lots: t.qty,
-                        trade_id: t.trade_id,
-                    });
-                    self.send(Msg::new(origin, body)).await;
-                }
-            }
-            FrameKind::MarkFunding => {
-                let m = self.frame.mark;
-                let body = Body::MarkIndexFunding(MarkIndexFunding {
-                    mark_price_ticks: m.mark_price.unwrap_or(0),
-                    index_price_ticks: m.index_price.unwrap_or(0),
-                    // Wire scale 1e-8 → parts per 1e9.
-                    funding_rate_e9: m.funding_rate.unwrap_or(0).saturating_mul(10),
-                    next_funding_ts_ms: m.next_funding_ms.unwrap_or(0),
-                });
-                self.send(Msg::new(origin, body)).await;
-            }
-            _ => {}
+            _ => self.publisher.data_frame(&self.frame, origin).await,
         }
     }
 
@@ -401,138 +348,7 @@ impl Session {
     async fn apply_book_frame(&mut self, index: usize, recv_tsc: u64) {
         let event = self.books[index].keeper.on_frame(&self.frame);
         let origin = self.origin(index, recv_tsc);
-        match event {
-            KeeperEvent::SnapshotApplied => self.send_full_book(index, origin).await,
-            KeeperEvent::Applied => self.send_frame_levels(origin).await,
-            KeeperEvent::Invalidated { reason_code, expected, .. } => {
-                bump(&self.stats.gaps);
-                self.send_status(
-                    origin,
-                    SourceState::Resyncing,
-                    reason_code,
-                    expected.max(0) as u64,
-                )
-                .await;
-            }
-            KeeperEvent::Quarantined { reason_code } => {
-                self.send_status(origin, SourceState::Quarantined, reason_code, 0).await;
-            }
-            _ => {}
-        }
-    }
-
-    async fn send_full_book(&mut self, index: usize, origin: Origin) {
-        let seq = self.frame.ids.last;
         let book = self.books[index].keeper.book();
-        let (bids, asks) = book.depth();
-        let total = bids + asks;
-        let mut sent = 0usize;
-        let mut batch: Vec<Msg> = Vec::with_capacity(total.max(1));
-        for side in [Side::Buy, Side::Sell] {
-            for level in book.side(side) {
-                let flags = if sent == 0 { FLAG_SNAPSHOT_BEGIN } else { 0 }
-                    | if sent + 1 == total { FLAG_BATCH_END } else { 0 };
-                batch.push(Msg::new(
-                    origin,
-                    Body::BookDelta(BookDelta {
-                        side,
-                        price_ticks: level.price_ticks,
-                        qty_lots: level.qty_lots,
-                        seq,
-                        seq_prev: 0,
-                        batch_flags: flags,
-                    }),
-                ));
-                sent += 1;
-            }
-        }
-        if total == 0 {
-            batch.push(Msg::new(
-                origin,
-                Body::BookDelta(BookDelta {
-                    side: Side::Buy,
-                    price_ticks: 0,
-                    qty_lots: 0,
-                    seq,
-                    seq_prev: 0,
-                    batch_flags: FLAG_SNAPSHOT_BEGIN | FLAG_BATCH_END,
-                }),
-            ));
-        }
-        self.send_all(&batch).await;
-        self.send_status(origin, SourceState::Up, 0, seq).await;
-    }
-
-    async fn send_frame_levels(&mut self, origin: Origin) {
-        let total = self.frame.bids.len() + self.frame.asks.len();
-        let (seq, seq_prev) = (self.frame.ids.last, self.frame.ids.prev.unwrap_or(0).max(0) as u64);
-        let mut sent = 0usize;
-        for side in [Side::Buy, Side::Sell] {
-            let count =
-                if side == Side::Buy { self.frame.bids.len() } else { self.frame.asks.len() };
-            for i in 0..count {
-                let level = if side == Side::Buy { self.frame.bids[i] } else { self.frame.asks[i] };
-                let flags = if sent + 1 == total { FLAG_BATCH_END } else { 0 };
-                let msg = Msg::new(
-                    origin,
-                    Body::BookDelta(BookDelta {
-                        side,
-                        price_ticks: level.price,
-                        qty_lots: level.qty,
-                        seq,
-                        seq_prev,
-                        batch_flags: flags,
-                    }),
-                );
-                self.send(msg).await;
-                sent += 1;
-            }
-        }
-    }
-
-    async fn send_status(
-        &mut self,
-        origin: Origin,
-        state: SourceState,
-        reason_code: u32,
-        detail: u64,
-    ) {
-        let gaps = self.stats.gaps.load(Ordering::Relaxed);
-        let body =
-            Body::GatewayStatus(GatewayStatus { state, reason_code, reason_count: gaps, detail });
-        self.send(Msg::new(origin, body)).await;
-    }
-
-    async fn all_books_down(&mut self, silent: bool) {
-        let (state, reason_code) = if silent && self.down_reason == 0 {
-            (SourceState::Stale, reason::STALE_FEED)
-        } else {
-            (SourceState::Down, self.down_reason)
-        };
-        for index in 0..self.books.len() {
-            let origin = self.origin(index, now_tsc());
-            self.send_status(origin, state, reason_code, 0).await;
-        }
-    }
-
-    async fn send_all(&mut self, msgs: &[Msg]) {
-        let mut done = 0;
-        while done < msgs.len() {
-            let n = self.out.push_slice(&msgs[done..]);
-            done += n;
-            if n == 0 {
-                bump(&self.stats.ring_full_waits);
-                YieldNow(false).await;
-            }
-        }
-    }
-
-    async fn send(&mut self, msg: Msg) {
-        let mut msg = msg;
-        while let Err(rtrb::PushError::Full(back)) = self.out.push(msg) {
-            msg = back;
-            bump(&self.stats.ring_full_waits);
-            YieldNow(false).await;
-        }
+        self.publisher.book_event(event, book, &self.frame, origin).await;
     }
 }
