@@ -39,6 +39,8 @@ struct Harness {
     rx: hedger_ipc::RingConsumer<Msg>,
     books: HotBooks,
     statuses: Vec<(u32, SourceState, u32)>,
+    /// Every book message in ring order: (instrument, delta seq, or the status).
+    log: Vec<(u32, Result<u64, (SourceState, u32)>)>,
     stop: Arc<AtomicBool>,
     gateway_thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<SessionStats>,
@@ -103,6 +105,7 @@ impl Harness {
             rx,
             books: HotBooks::new(2, 4096),
             statuses: Vec::new(),
+            log: Vec::new(),
             stop,
             gateway_thread: Some(gateway_thread),
             stats,
@@ -113,8 +116,13 @@ impl Harness {
     fn drain(&mut self) {
         while let Some(msg) = self.rx.pop() {
             self.books.apply(&msg);
-            if let Ok(Body::GatewayStatus(s)) = msg.body() {
-                self.statuses.push((msg.instrument.0, s.state, s.reason_code));
+            match msg.body() {
+                Ok(Body::GatewayStatus(s)) => {
+                    self.statuses.push((msg.instrument.0, s.state, s.reason_code));
+                    self.log.push((msg.instrument.0, Err((s.state, s.reason_code))));
+                }
+                Ok(Body::BookDelta(d)) => self.log.push((msg.instrument.0, Ok(d.seq))),
+                _ => {}
             }
         }
     }
@@ -191,12 +199,26 @@ fn books_equal_through_faults(venue: Venue) {
     h.assert_books_converge("after the first updates");
     assert!(h.stats.frames.load(Ordering::Relaxed) > 20, "updates flowed");
 
-    // An injected gap is detected on the next book message of that topic.
+    // An injected gap is detected on the next book message of that topic: no update past the
+    // skipped one is applied before the Resyncing status (reason gap) of that book.
     let gaps = h.stats.gaps.load(Ordering::Relaxed);
+    let mark = h.log.len();
     h.sim.faults.gap_next.store(1, Ordering::Release);
     h.wait_for("gap detected", |h| h.stats.gaps.load(Ordering::Relaxed) > gaps);
     h.drain();
     assert!(h.resyncing_with(reason::GAP), "{:?}", h.statuses);
+    let (symbol, skipped) = h.sim.last_gap().expect("the simulator skipped an update");
+    let gapped = symbols(venue).iter().position(|s| *s == symbol).unwrap() as u32;
+    let after: Vec<_> = h.log[mark..].iter().filter(|(i, _)| *i == gapped).collect();
+    let detected = after
+        .iter()
+        .position(|(_, e)| *e == Err((SourceState::Resyncing, reason::GAP)))
+        .expect("Resyncing(gap) for the gapped book");
+    for (_, event) in &after[..detected] {
+        if let Ok(seq) = event {
+            assert!(*seq < skipped, "update {seq} past the gap at {skipped} was applied");
+        }
+    }
     assert!(h.stats.resubscribes.load(Ordering::Relaxed) > 0, "resync is a resubscribe");
     h.assert_books_converge("after a gap");
 

@@ -300,11 +300,14 @@ pub struct PubSubSim {
     pub tls: bool,
     rest_base_path: &'static str,
     market: Arc<Mutex<Market>>,
+    shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 struct Shared {
+    /// The last update the gap fault skipped: (symbol, update id).
+    last_gap: Mutex<Option<(String, u64)>>,
     format: Arc<dyn VenueFormat>,
     market: Arc<Mutex<Market>>,
     faults: Arc<Faults>,
@@ -337,6 +340,7 @@ impl PubSubSim {
         let addr = listener.local_addr()?;
         let market = Arc::new(Mutex::new(Market::new(&cfg, format.as_ref())));
         let shared = Arc::new(Shared {
+            last_gap: Mutex::new(None),
             format,
             market: Arc::clone(&market),
             faults,
@@ -346,6 +350,7 @@ impl PubSubSim {
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let tls = cfg.tls;
         let rest_base_path = shared.format.rest_base_path();
+        let shared_handle = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("sim-pubsub".into()).spawn(move || {
             runtime.block_on(async move {
                 let (feed, _) = broadcast::channel::<Arc<SubOut>>(65_536);
@@ -367,6 +372,7 @@ impl PubSubSim {
             tls,
             rest_base_path,
             market,
+            shared: shared_handle,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         })
@@ -382,6 +388,11 @@ impl PubSubSim {
     pub fn rest_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}{}", self.addr, self.rest_base_path)
+    }
+
+    /// The last update the gap fault skipped: (symbol, update id).
+    pub fn last_gap(&self) -> Option<(String, u64)> {
+        self.shared.last_gap.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The simulator's current book of `symbol`.
@@ -492,6 +503,8 @@ fn book_faults(
         return false;
     }
     if Faults::take(&faults.gap_next) {
+        let symbol = shared.format.book_symbol(&out.topic).unwrap_or_default().to_string();
+        *shared.last_gap.lock().unwrap_or_else(|e| e.into_inner()) = Some((symbol, out.seq));
         return false;
     }
     let drop_ppm = faults.drop_ppm.load(Ordering::Acquire);
