@@ -33,6 +33,9 @@ fn symbols(venue: Venue) -> [&'static str; 2] {
     }
 }
 
+/// A book message on the ring: a delta's seq, or a status (state, reason).
+type BookEvent = Result<u64, (SourceState, u32)>;
+
 struct Harness {
     venue: Venue,
     sim: PubSubSim,
@@ -40,7 +43,7 @@ struct Harness {
     books: HotBooks,
     statuses: Vec<(u32, SourceState, u32)>,
     /// Every book message in ring order: (instrument, delta seq, or the status).
-    log: Vec<(u32, Result<u64, (SourceState, u32)>)>,
+    log: Vec<(u32, BookEvent)>,
     stop: Arc<AtomicBool>,
     gateway_thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<SessionStats>,
