@@ -14,7 +14,7 @@ use hedger_core::fixed::format_decimal;
 use hedger_core::msg::Side;
 use tokio::sync::broadcast;
 
-use super::server::{bind, serve, tls_acceptor, SimVenue, WsOut};
+use super::server::{bind, serve, tls_acceptor, SimThread, SimVenue, WsOut};
 use super::{generate_cert, Faults};
 
 /// Wire scale of the simulated book (same as the gateways' parse scale).
@@ -343,8 +343,8 @@ pub struct BinanceSim {
     pub faults: Arc<Faults>,
     pub tls: bool,
     market: Arc<Mutex<Market>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Stops the simulator when dropped.
+    _thread: SimThread,
 }
 
 impl BinanceSim {
@@ -361,25 +361,18 @@ impl BinanceSim {
         let addr = listener.local_addr()?;
         let market = Arc::new(Mutex::new(Market::new(&cfg)));
         let faults = Arc::new(Faults::default());
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let (m, f) = (Arc::clone(&market), Arc::clone(&faults));
-        let pin_cpu = cfg.pin_cpu;
-        let thread = std::thread::Builder::new().name("sim-binance".into()).spawn(move || {
-            if let Some(cpu) = pin_cpu {
-                crate::bench::pin::pin_current(cpu);
+        let work = async move {
+            let (feed, _) = broadcast::channel::<Arc<WsOut>>(65_536);
+            let venue: Arc<dyn SimVenue> = Arc::new(Venue { market: Arc::clone(&m) });
+            let server = serve(listener, acceptor, venue, feed.clone(), Arc::clone(&f));
+            let generator = generate(m, feed, f, cfg.symbols.clone(), cfg.tick_interval_ms);
+            tokio::select! {
+                _ = server => {}
+                _ = generator => {}
             }
-            runtime.block_on(async move {
-                let (feed, _) = broadcast::channel::<Arc<WsOut>>(65_536);
-                let venue: Arc<dyn SimVenue> = Arc::new(Venue { market: Arc::clone(&m) });
-                let server = serve(listener, acceptor, venue, feed.clone(), Arc::clone(&f));
-                let generator = generate(m, feed, f, cfg.symbols.clone(), cfg.tick_interval_ms);
-                tokio::select! {
-                    _ = server => {}
-                    _ = generator => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        })?;
+        };
+        let thread = SimThread::spawn("sim-binance", cfg.pin_cpu, runtime, work)?;
         Ok(BinanceSim {
             addr,
             cert_der: cert.cert_der,
@@ -387,8 +380,7 @@ impl BinanceSim {
             faults,
             tls: cfg.tls,
             market,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -405,17 +397,6 @@ impl BinanceSim {
     /// The simulator's current book of `symbol`.
     pub fn book(&self, symbol: &str) -> Option<BookView> {
         lock(&self.market).book(symbol)
-    }
-}
-
-impl Drop for BinanceSim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -18,14 +18,16 @@ use std::time::Duration;
 use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
 use hedger_core::book::OrderBook;
 use hedger_core::msg::Side;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, mpsc};
 
 use super::instruments::{grid, instruments_body, BYBIT_GRID};
-use super::server::{bind, read_head, tls_acceptor};
+use super::server::{
+    accept_stream, bind, json_head, read_head, tls_acceptor, upgrade_head, IoStream, SimThread,
+};
 use super::{generate_cert, Faults};
 use hedger_core::ids::VenueId;
-use hedger_gateways::ws::http::{accept_key, header};
+use hedger_gateways::ws::http::header;
 
 /// Levels per side the simulated book keeps (deeper levels are deleted, as a depth-limited
 /// venue channel does).
@@ -301,8 +303,8 @@ pub struct PubSubSim {
     rest_base_path: &'static str,
     market: Arc<Mutex<Market>>,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Stops the simulator when dropped.
+    _thread: SimThread,
 }
 
 struct Shared {
@@ -347,22 +349,19 @@ impl PubSubSim {
             counters: Arc::new(SimCounters::default()),
         });
         let (faults, counters) = (Arc::clone(&shared.faults), Arc::clone(&shared.counters));
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let tls = cfg.tls;
         let rest_base_path = shared.format.rest_base_path();
         let shared_handle = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("sim-pubsub".into()).spawn(move || {
-            runtime.block_on(async move {
-                let (feed, _) = broadcast::channel::<Arc<SubOut>>(65_536);
-                let server = serve(listener, acceptor, Arc::clone(&shared), feed.clone());
-                let generator = generate(Arc::clone(&shared), feed, cfg);
-                tokio::select! {
-                    _ = server => {}
-                    _ = generator => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        })?;
+        let work = async move {
+            let (feed, _) = broadcast::channel::<Arc<SubOut>>(65_536);
+            let server = serve(listener, acceptor, Arc::clone(&shared), feed.clone());
+            let generator = generate(Arc::clone(&shared), feed, cfg);
+            tokio::select! {
+                _ = server => {}
+                _ = generator => {}
+            }
+        };
+        let thread = SimThread::spawn("sim-pubsub", None, runtime, work)?;
         Ok(PubSubSim {
             addr,
             cert_der: cert.cert_der,
@@ -373,8 +372,7 @@ impl PubSubSim {
             rest_base_path,
             market,
             shared: shared_handle,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -401,17 +399,6 @@ impl PubSubSim {
         let (_, m) = market.symbols.get(symbol)?;
         let side = |s| m.book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
         Some((m.seq, side(Side::Buy), side(Side::Sell)))
-    }
-}
-
-impl Drop for PubSubSim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -521,9 +508,6 @@ fn book_faults(
     true
 }
 
-trait IoStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> IoStream for T {}
-
 async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -532,16 +516,9 @@ async fn serve(
 ) {
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
-        let _ = tcp.set_nodelay(true);
         let (tls, shared, feed) = (tls.clone(), Arc::clone(&shared), feed.clone());
         tokio::spawn(async move {
-            let mut stream: Box<dyn IoStream> = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(s) => Box::new(s),
-                    Err(_) => return,
-                },
-                None => Box::new(tcp),
-            };
+            let Some(mut stream) = accept_stream(tcp, tls).await else { return };
             let Some(head) = read_head(&mut stream).await else { return };
             let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
             let upgrade =
@@ -549,12 +526,11 @@ async fn serve(
             let key = header(&head, "sec-websocket-key");
             let (true, Some(key), true) = (upgrade, key, target == shared.format.ws_path()) else {
                 let (status, body) = rest(&shared, &target);
-                let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let response = json_head(status, body.len()) + &body;
                 let _ = stream.write_all(response.as_bytes()).await;
                 return;
             };
-            let response = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key));
-            if stream.write_all(response.as_bytes()).await.is_err() {
+            if stream.write_all(upgrade_head(key).as_bytes()).await.is_err() {
                 return;
             }
             shared.counters.connections.fetch_add(1, Ordering::AcqRel);

@@ -18,13 +18,15 @@ use std::time::Duration;
 
 use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
 use hedger_gateways::venue::instruments::request_targets;
-use hedger_gateways::ws::http::{accept_key, header};
+use hedger_gateways::ws::http::header;
 use hedger_ipc::journal::JournalReader;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::generate_cert;
 use super::instruments::instruments_body;
-use super::server::{bind, read_head, tls_acceptor};
+use super::server::{
+    accept_stream, bind, json_head, read_head, tls_acceptor, upgrade_head, IoStream, SimThread,
+};
 use crate::record::{KIND_INSTRUMENTS, KIND_META, KIND_REST_SNAPSHOT, KIND_WS_FRAME};
 use crate::replay::ReplayVenue;
 
@@ -130,8 +132,8 @@ pub struct ReplaySim {
     /// Websocket frames in the recording.
     pub frames: usize,
     pub counters: Arc<ReplayCounters>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Stops the simulator when dropped.
+    _thread: SimThread,
 }
 
 struct Shared {
@@ -157,15 +159,8 @@ impl ReplaySim {
         let counters = Arc::new(ReplayCounters::default());
         let (tls, venue) = (cfg.tls, cfg.venue);
         let shared = Arc::new(Shared { cfg, rec, counters: Arc::clone(&counters) });
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
-        let thread = std::thread::Builder::new().name("sim-replay".into()).spawn(move || {
-            runtime.block_on(async move {
-                tokio::select! {
-                    _ = serve(listener, acceptor, shared) => {}
-                    _ = shutdown_rx => {}
-                }
-            });
-        })?;
+        let thread =
+            SimThread::spawn("sim-replay", None, runtime, serve(listener, acceptor, shared))?;
         Ok(ReplaySim {
             addr,
             cert_der: cert.cert_der,
@@ -175,8 +170,7 @@ impl ReplaySim {
             symbols,
             frames,
             counters,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            _thread: thread,
         })
     }
 
@@ -192,17 +186,6 @@ impl ReplaySim {
     }
 }
 
-impl Drop for ReplaySim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 fn rest_base_path(venue: ReplayVenue) -> &'static str {
     if venue == ReplayVenue::Deribit {
         "/api/v2"
@@ -211,9 +194,6 @@ fn rest_base_path(venue: ReplayVenue) -> &'static str {
     }
 }
 
-trait IoStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> IoStream for T {}
-
 async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -221,29 +201,20 @@ async fn serve(
 ) {
     loop {
         let Ok((tcp, _)) = listener.accept().await else { continue };
-        let _ = tcp.set_nodelay(true);
         let (tls, shared) = (tls.clone(), Arc::clone(&shared));
         tokio::spawn(async move {
-            let mut stream: Box<dyn IoStream> = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(s) => Box::new(s),
-                    Err(_) => return,
-                },
-                None => Box::new(tcp),
-            };
+            let Some(mut stream) = accept_stream(tcp, tls).await else { return };
             let Some(head) = read_head(&mut stream).await else { return };
             let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
             let upgrade =
                 header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
             let (true, Some(key)) = (upgrade, header(&head, "sec-websocket-key")) else {
                 let (status, body) = rest(&shared, &target);
-                let response = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.write_all(json_head(status, body.len()).as_bytes()).await;
                 let _ = stream.write_all(&body).await;
                 return;
             };
-            let response = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n", accept_key(key));
-            if stream.write_all(response.as_bytes()).await.is_err() {
+            if stream.write_all(upgrade_head(key).as_bytes()).await.is_err() {
                 return;
             }
             shared.counters.connections.fetch_add(1, Ordering::AcqRel);

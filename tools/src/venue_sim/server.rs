@@ -34,8 +34,82 @@ pub trait SimVenue: Send + Sync + 'static {
     fn frame_text(&self, target: &str, out: &WsOut) -> String;
 }
 
-trait IoStream: AsyncRead + AsyncWrite + Unpin + Send {}
+/// A simulator connection: TLS or plain TCP.
+pub(crate) trait IoStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> IoStream for T {}
+
+/// Completes the TLS handshake when the simulator serves TLS; `None` if it fails.
+pub(crate) async fn accept_stream(
+    tcp: tokio::net::TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Option<Box<dyn IoStream>> {
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        Some(acceptor) => acceptor.accept(tcp).await.ok().map(|s| Box::new(s) as Box<dyn IoStream>),
+        None => Some(Box::new(tcp)),
+    }
+}
+
+/// The head of a JSON response of `body_len` bytes (`status`: e.g. `200 OK`); the connection
+/// closes after it.
+pub(crate) fn json_head(status: &str, body_len: usize) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n")
+}
+
+/// The `101 Switching Protocols` answer to a websocket upgrade with `key`.
+pub(crate) fn upgrade_head(key: &str) -> String {
+    let accept = hedger_gateways::ws::http::accept_key(key);
+    format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
+}
+
+/// A simulator's own thread running its single-threaded tokio runtime; dropping it stops the
+/// runtime's work and joins the thread.
+pub struct SimThread {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimThread {
+    /// Runs `work` on `runtime` on a new thread named `name` (pinned to `pin_cpu` if given)
+    /// until the work ends or the handle is dropped.
+    ///
+    /// # Errors
+    /// The thread cannot be spawned.
+    pub fn spawn<F>(
+        name: &str,
+        pin_cpu: Option<usize>,
+        runtime: tokio::runtime::Runtime,
+        work: F,
+    ) -> std::io::Result<SimThread>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
+            if let Some(cpu) = pin_cpu {
+                crate::bench::pin::pin_current(cpu);
+            }
+            runtime.block_on(async move {
+                tokio::select! {
+                    _ = work => {}
+                    _ = shutdown_rx => {}
+                }
+            });
+        })?;
+        Ok(SimThread { shutdown: Some(shutdown_tx), thread: Some(thread) })
+    }
+}
+
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// Builds a TLS acceptor for the simulator certificate.
 ///
@@ -62,17 +136,10 @@ pub async fn serve(
 ) {
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else { continue };
-        let _ = tcp.set_nodelay(true);
         let (tls, venue, feed, faults) =
             (tls.clone(), Arc::clone(&venue), feed.clone(), Arc::clone(&faults));
         tokio::spawn(async move {
-            let stream: Box<dyn IoStream> = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(s) => Box::new(s),
-                    Err(_) => return,
-                },
-                None => Box::new(tcp),
-            };
+            let Some(stream) = accept_stream(tcp, tls).await else { return };
             connection(stream, venue, feed, faults).await;
         });
     }
@@ -102,10 +169,7 @@ async fn connection(
     if !upgrade {
         let (status, body) = venue.rest(&target);
         let reason = if status == 200 { "OK" } else { "Error" };
-        let response = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
+        let response = json_head(&format!("{status} {reason}"), body.len()) + &body;
         let _ = stream.write_all(response.as_bytes()).await;
         let _ = stream.shutdown().await;
         return;
@@ -116,9 +180,7 @@ async fn connection(
         let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
         return;
     };
-    let accept = hedger_gateways::ws::http::accept_key(key);
-    let response = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
-    if stream.write_all(response.as_bytes()).await.is_err() {
+    if stream.write_all(upgrade_head(key).as_bytes()).await.is_err() {
         return;
     }
     let rx = feed.subscribe();
