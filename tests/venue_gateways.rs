@@ -308,6 +308,71 @@ fn deribit_unknown_symbol_is_down_with_reason_instruments() {
     unknown_symbol_is_down_instruments(Venue::Deribit, "SOL-PERPETUAL");
 }
 
+/// Bounded resync when the snapshot never comes: each (re)subscribe that gets no snapshot within
+/// `snapshot_timeout_ms` is a failed attempt (Resyncing, reason snapshot_timeout, resubscribed);
+/// after the keeper's limit the book is quarantined and nothing is resubscribed any more.
+fn missing_snapshot_is_retried_then_quarantined(venue: Venue) {
+    let mut sim_cfg = PubSubSimConfig::new(&symbols(venue));
+    sim_cfg.tick_interval_ms = 5;
+    let faults = Arc::new(hedger_tools::venue_sim::Faults::default());
+    faults.withhold_snapshots.store(true, Ordering::Release);
+    let format: Arc<dyn hedger_tools::venue_sim::pubsub::VenueFormat> = match venue {
+        Venue::Bybit => Arc::new(hedger_tools::venue_sim::bybit::BybitFormat),
+        _ => Arc::new(hedger_tools::venue_sim::deribit::DeribitFormat { heartbeat_scale_ms: 1000 }),
+    };
+    let sim = PubSubSim::start_with_faults(sim_cfg, format, faults).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tel =
+        TelemetryFile::create(&dir.path().join("g.tel"), TelemetryLimits::default(), "t", 1, 0)
+            .unwrap();
+    let (tx, mut rx) = hedger_ipc::ring::<Msg>(&tel, "venue->hot", 65_536).unwrap();
+    let ids = vec![(symbols(venue)[0].to_string(), InstrumentId(0))];
+    let mut cfg = StreamSessionConfig::new(&sim.ws_url(), ids);
+    cfg.tls_roots_der = vec![sim.cert_der.clone()];
+    cfg.snapshot_timeout_ms = 150;
+    let limit = cfg.keeper.resync_attempts_max;
+    let mut gateway = match venue {
+        Venue::Bybit => hedger_gateways::bybit::session::bybit_gateway(cfg, tx, 5),
+        _ => hedger_gateways::deribit::session::deribit_gateway(cfg, tx, 5),
+    }
+    .unwrap();
+    let stats = gateway.stats();
+    let (mut timeouts, mut quarantined) = (0u32, false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !quarantined {
+        gateway.do_work();
+        while let Some(msg) = rx.pop() {
+            if let Ok(Body::GatewayStatus(s)) = msg.body() {
+                match (s.state, s.reason_code) {
+                    (SourceState::Resyncing, reason::SNAPSHOT_TIMEOUT) => timeouts += 1,
+                    (SourceState::Quarantined, reason::RESYNC_EXHAUSTED) => quarantined = true,
+                    other => panic!("unexpected status {other:?}"),
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "never quarantined: {timeouts} timeouts, {stats:?}");
+    }
+    assert_eq!(timeouts, limit, "every attempt up to the limit is reported");
+    assert_eq!(stats.resubscribes.load(Ordering::Relaxed), u64::from(limit));
+    // Quarantined: no more resubscribes however long the snapshot stays away.
+    let until = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < until {
+        gateway.do_work();
+        while rx.pop().is_some() {}
+    }
+    assert_eq!(stats.resubscribes.load(Ordering::Relaxed), u64::from(limit));
+}
+
+#[test]
+fn bybit_missing_snapshot_is_retried_then_quarantined() {
+    missing_snapshot_is_retried_then_quarantined(Venue::Bybit);
+}
+
+#[test]
+fn deribit_missing_snapshot_is_retried_then_quarantined() {
+    missing_snapshot_is_retried_then_quarantined(Venue::Deribit);
+}
+
 #[test]
 fn bybit_stall_is_stale() {
     stall_is_stale(Venue::Bybit);

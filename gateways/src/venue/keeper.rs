@@ -173,6 +173,15 @@ impl<S: BookSequencer> BookKeeper<S> {
         self.invalidate(reason::CHECKSUM, expected, got)
     }
 
+    /// The snapshot did not come within the session's limit after a (re)subscribe: a failed
+    /// sync attempt like a gap (counted; quarantined after `resync_attempts_max` in a row).
+    pub fn fail_sync_timeout(&mut self) -> KeeperEvent {
+        if let BookState::Quarantined { reason_code } = self.state {
+            return KeeperEvent::Quarantined { reason_code };
+        }
+        self.invalidate(reason::SNAPSHOT_TIMEOUT, 0, 0)
+    }
+
     /// Starts a new sync (a new connection); a quarantined book stays quarantined.
     pub fn resync(&mut self) {
         if !matches!(self.state, BookState::Quarantined { .. }) {

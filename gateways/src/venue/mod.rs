@@ -232,6 +232,8 @@ pub mod reason {
     pub const BAD_LEVEL: u32 = 7;
     /// The instrument metadata fetch failed or did not list a configured symbol.
     pub const INSTRUMENTS: u32 = 8;
+    /// A stream venue's book snapshot did not arrive in time after a (re)subscribe.
+    pub const SNAPSHOT_TIMEOUT: u32 = 9;
 
     /// The reason's name in logs and JSON (`none` for 0, `unknown` for a code not listed).
     pub fn name(code: u32) -> &'static str {
@@ -245,6 +247,7 @@ pub mod reason {
             BUFFER_OVERFLOW => "buffer_overflow",
             BAD_LEVEL => "bad_level",
             INSTRUMENTS => "instruments",
+            SNAPSHOT_TIMEOUT => "snapshot_timeout",
             _ => "unknown",
         }
     }

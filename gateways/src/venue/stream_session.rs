@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use fastwebsockets::{Frame, OpCode, Payload, WebSocket};
 use hedger_core::ids::{InstrumentId, VenueId};
-use hedger_core::msg::Msg;
+use hedger_core::msg::{Msg, Origin};
 use hedger_ipc::clock::now_tsc;
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::RingProducer;
@@ -87,6 +87,10 @@ pub struct StreamSessionConfig {
     pub tls_roots_der: Vec<Vec<u8>>,
     pub connect_timeout_ms: u64,
     pub silence_ms_max: u64,
+    /// A book whose snapshot has not come this long after its (re)subscribe is a failed sync
+    /// attempt (reason `snapshot_timeout`): resubscribed, and quarantined after the keeper's
+    /// limit. Checked as frames arrive.
+    pub snapshot_timeout_ms: u64,
     pub backoff_ms_min: u64,
     pub backoff_ms_max: u64,
     pub keeper: KeeperLimits,
@@ -102,6 +106,7 @@ impl StreamSessionConfig {
             tls_roots_der: Vec::new(),
             connect_timeout_ms: 5_000,
             silence_ms_max: 10_000,
+            snapshot_timeout_ms: 5_000,
             backoff_ms_min: 100,
             backoff_ms_max: 10_000,
             keeper: KeeperLimits::default(),
@@ -113,6 +118,8 @@ struct Book<S> {
     symbol: Symbol,
     instrument: InstrumentId,
     keeper: BookKeeper<S>,
+    /// When the snapshot asked for by the last (re)subscribe is due.
+    snapshot_due: Option<Instant>,
 }
 
 struct Session<P: StreamProtocol> {
@@ -161,6 +168,7 @@ impl StreamGateway {
                 symbol: Symbol::new(s),
                 instrument: *id,
                 keeper: BookKeeper::new(protocol.new_sequencer(), cfg.keeper),
+                snapshot_due: None,
             })
             .collect();
         let publisher = Publisher::new(out, P::VENUE, Arc::clone(&stats), cfg.keeper.levels_max);
@@ -261,6 +269,10 @@ impl<P: StreamProtocol> Session<P> {
             self.protocol.reset_book(index);
         }
         let symbols: Vec<Symbol> = self.books.iter().map(|b| b.symbol).collect();
+        let due = Instant::now() + ms_dur(self.cfg.snapshot_timeout_ms);
+        for book in &mut self.books {
+            book.snapshot_due = Some(due);
+        }
         self.outbox.clear();
         self.protocol.on_connect(&symbols, &mut self.outbox);
         self.flush(&mut ws, &name).await?;
@@ -283,6 +295,7 @@ impl<P: StreamProtocol> Session<P> {
                 Err(e) => return Err(e),
             };
             (last_frame, idle_pinged) = (Instant::now(), false);
+            self.check_snapshot_deadlines(last_frame).await;
             let recv_tsc = now_tsc();
             match frame.opcode {
                 OpCode::Text | OpCode::Binary => {
@@ -297,6 +310,27 @@ impl<P: StreamProtocol> Session<P> {
                 next_ping = self.protocol.ping().map(|(_, ms)| Instant::now() + ms_dur(ms));
             }
             self.flush(&mut ws, &name).await?;
+        }
+    }
+
+    /// Books still waiting for their snapshot past the deadline fail that sync attempt.
+    async fn check_snapshot_deadlines(&mut self, now: Instant) {
+        for index in 0..self.books.len() {
+            let book = &mut self.books[index];
+            if book.keeper.state() == BookState::Valid {
+                book.snapshot_due = None;
+            }
+            if book.snapshot_due.is_none_or(|due| now < due) {
+                continue;
+            }
+            book.snapshot_due = None;
+            let event = book.keeper.fail_sync_timeout();
+            let mut origin = Origin::new(P::VENUE, book.instrument);
+            origin.recv_tsc = now_tsc();
+            self.publisher.book_event(event, book.keeper.book(), &self.frame, origin).await;
+            if matches!(book.keeper.state(), BookState::Invalid { .. }) {
+                self.resync_book(index);
+            }
         }
     }
 
@@ -360,6 +394,7 @@ impl<P: StreamProtocol> Session<P> {
             return;
         }
         bump(&self.stats.resubscribes);
+        book.snapshot_due = Some(Instant::now() + ms_dur(self.cfg.snapshot_timeout_ms));
         self.protocol.resubscribe_book(book.symbol, &mut self.outbox);
     }
 }

@@ -40,6 +40,8 @@ pub struct Faults {
     pub bad_checksum_next: AtomicU32,
     /// Bybit: the next update is a `u=1` reset snapshot (a venue service restart).
     pub reset_next: AtomicU32,
+    /// Stream venues: acknowledge book subscribes but send no snapshot (deltas still flow).
+    pub withhold_snapshots: AtomicBool,
 }
 
 impl Faults {

@@ -675,7 +675,9 @@ fn on_client(shared: &Shared, conn: &mut Conn, text: &str, texts: &mut Vec<Strin
         if let Some(symbol) = shared.format.book_symbol(&topic) {
             let market = lock(&shared.market);
             if let Some((index, m)) = market.symbols.get(symbol) {
-                texts.push(shared.format.snapshot(symbol, *index, m, now_ms()));
+                if !shared.faults.withhold_snapshots.load(Ordering::Acquire) {
+                    texts.push(shared.format.snapshot(symbol, *index, m, now_ms()));
+                }
                 filter = Some(m.seq);
             }
         }
