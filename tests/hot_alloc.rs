@@ -1,9 +1,9 @@
 //! The hot thread allocates nothing in steady state: a counting global allocator counts every
 //! allocation made on a thread while that thread is armed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,50 +14,21 @@ use hedger_ipc::clock::calibrate_tsc_hz;
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if ARMED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; counting touches only a const-initialised
-// thread-local and an atomic, neither of which allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 #[test]
 fn hot_and_feed_loops_do_not_allocate_after_start_up() {
     // Control: the counter sees an allocation made while armed.
-    ARMED.with(|a| a.set(true));
+    common::alloc::set_armed(true);
     let probe = std::hint::black_box(Box::new(7u64));
-    ARMED.with(|a| a.set(false));
+    common::alloc::set_armed(false);
     drop(probe);
-    assert_eq!(ALLOCATIONS.swap(0, Ordering::Relaxed), 1, "the counting allocator must count");
+    assert_eq!(
+        common::alloc::ALLOCATIONS.swap(0, Ordering::Relaxed),
+        1,
+        "the counting allocator must count"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let tsc_hz = calibrate_tsc_hz(Duration::from_millis(10));
@@ -82,11 +53,11 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
         for _ in 0..1_000 {
             feed.do_work();
         }
-        ARMED.with(|a| a.set(true));
+        common::alloc::set_armed(true);
         while !feed_stop.load(Ordering::Relaxed) {
             feed.do_work();
         }
-        ARMED.with(|a| a.set(false));
+        common::alloc::set_armed(false);
     });
     let cold_stop = Arc::clone(&stop);
     let cold_thread = std::thread::spawn(move || {
@@ -102,14 +73,14 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
         hot.do_work();
     }
     let before = hot.processed();
-    ARMED.with(|a| a.set(true));
+    common::alloc::set_armed(true);
     let deadline = Instant::now() + Duration::from_secs(20);
     while hot.processed() < before + 200_000 && Instant::now() < deadline {
         if hot.do_work() == 0 {
             std::hint::spin_loop();
         }
     }
-    ARMED.with(|a| a.set(false));
+    common::alloc::set_armed(false);
     stop.store(true, Ordering::Relaxed);
     feed_thread.join().unwrap();
     cold_thread.join().unwrap();
@@ -120,5 +91,5 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
         hot.processed() - before
     );
     assert!(hot.table().applied() > 100_000);
-    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 0, "allocations on the hot or feed thread");
+    assert_eq!(common::alloc::allocations(), 0, "allocations on the hot or feed thread");
 }

@@ -6,6 +6,8 @@
 //! The agents run on the test thread (as the runtime would run them), so the test can look at
 //! their state between steps.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -331,41 +333,8 @@ fn the_inspector_shows_the_oracle_ring_of_a_running_pipeline() {
     assert_eq!(ring["pushed"], ring["popped"], "oracle ring drained on shutdown: {ring}");
 }
 
-struct Counting;
-
-static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-thread_local! {
-    static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn note_allocation() {
-    if ARMED.with(std::cell::Cell::get) {
-        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; counting touches only a const-initialised
-// thread-local and an atomic, neither of which allocates.
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        note_allocation();
-        std::alloc::System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        note_allocation();
-        std::alloc::System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
-        note_allocation();
-        std::alloc::System.realloc(ptr, layout, size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        std::alloc::System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 #[test]
 fn the_hot_thread_applies_oracle_messages_without_allocating() {
@@ -402,10 +371,10 @@ fn the_hot_thread_applies_oracle_messages_without_allocating() {
     let mut applied = 0;
     for round in 0..200 {
         assert_eq!(oracle_tx.push_slice(&batch), batch.len());
-        ARMED.with(|a| a.set(round > 10));
+        common::alloc::set_armed(round > 10);
         while hot.do_work() > 0 {}
         let reference = hot.references().reference(0, now_ms);
-        ARMED.with(|a| a.set(false));
+        common::alloc::set_armed(false);
         assert!(reference.is_some());
         applied += batch.len();
         while cold.do_work() > 0 {}
@@ -413,7 +382,7 @@ fn the_hot_thread_applies_oracle_messages_without_allocating() {
     assert_eq!(hot.oracle_msgs(), applied as u64);
     assert!(cold.oracle_statuses() > 0);
     assert_eq!(
-        ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed),
+        common::alloc::allocations(),
         0,
         "the hot thread allocated while applying oracle messages"
     );

@@ -5,9 +5,8 @@
 //! allocator checks that the hot agent allocates nothing while it does so (and while it applies
 //! chain capacity messages).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod common;
+
 use std::time::Duration;
 
 use hedger::pipeline::{venue_asset_map, ColdAgent, HotAgent};
@@ -24,50 +23,8 @@ use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
 use hedger_ipc::RingProducer;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if ARMED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; counting touches only a const-initialised
-// thread-local and an atomic, neither of which allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` with this thread's allocations counted; returns how many there were.
-fn counted(f: impl FnOnce()) -> u64 {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    ARMED.with(|a| a.set(true));
-    f();
-    ARMED.with(|a| a.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed) - before
-}
+static GLOBAL: common::alloc::Counting = common::alloc::Counting;
 
 const E8: i64 = 100_000_000;
 const ETH_PERP: u32 = 17;
@@ -145,10 +102,14 @@ fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
     push(&mut oracle_tx, &[Msg::new(pyth, Body::OraclePrice(price))]);
     let mut hot_allocations = 0;
     let mut step = |hot: &mut HotAgent, cold: &mut ColdAgent| {
-        hot_allocations += counted(|| while hot.do_work() > 0 {});
+        hot_allocations += common::alloc::counted(|| while hot.do_work() > 0 {});
         while cold.do_work() > 0 {}
     };
-    assert_eq!(counted(|| drop(std::hint::black_box(Box::new(1u8)))), 1, "the counter counts");
+    assert_eq!(
+        common::alloc::counted(|| drop(std::hint::black_box(Box::new(1u8)))),
+        1,
+        "the counter counts"
+    );
     step(&mut hot, &mut cold);
 
     // Snapshot with mid 3500: agrees.
