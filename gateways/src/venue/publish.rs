@@ -31,6 +31,9 @@ pub struct SessionStats {
     pub disconnects: AtomicU64,
     pub frames: AtomicU64,
     pub parse_errors: AtomicU64,
+    /// Error replies from the venue (a refused subscribe, a JSON-RPC error), not counted as
+    /// parse errors.
+    pub venue_errors: AtomicU64,
     pub snapshots: AtomicU64,
     pub gaps: AtomicU64,
     pub ring_full_waits: AtomicU64,

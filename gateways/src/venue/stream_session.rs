@@ -358,9 +358,10 @@ impl<P: StreamProtocol> Session<P> {
     }
 
     async fn on_payload(&mut self, payload: &[u8], recv_tsc: u64) {
-        if self.protocol.parse(payload, &mut self.frame).is_err() {
-            bump(&self.stats.parse_errors);
-            return;
+        match self.protocol.parse(payload, &mut self.frame) {
+            Ok(()) => {}
+            Err(WireError::VenueError(_)) => return bump(&self.stats.venue_errors),
+            Err(_) => return bump(&self.stats.parse_errors),
         }
         if let Some(answer) = self.protocol.answer(&self.frame) {
             bump(&self.stats.pings);
