@@ -34,6 +34,7 @@ use hedger_core::oracle::venue_mid::{
 };
 use hedger_core::tob::{Applied, TopOfBookTable};
 use hedger_gateways::synthetic::{SyntheticFeed, INSTRUMENTS_MAX};
+use hedger_gateways::venue::publish::SessionStats;
 use hedger_ipc::clock::{calibrate_tsc_hz, unix_ms};
 use hedger_ipc::runtime::{Agent, Runtime};
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
@@ -359,6 +360,8 @@ pub struct ColdAgent {
     chain_statuses: u64,
     venue_mid_statuses: u64,
     venue_statuses: u64,
+    /// Venue gateways' counters, logged with every "pipeline alive" line.
+    gateway_stats: Vec<(&'static str, Arc<SessionStats>)>,
 }
 
 impl ColdAgent {
@@ -377,6 +380,34 @@ impl ColdAgent {
             chain_statuses: 0,
             venue_mid_statuses: 0,
             venue_statuses: 0,
+            gateway_stats: Vec::new(),
+        }
+    }
+
+    /// Logs these gateways' counters with every "pipeline alive" line.
+    pub fn with_gateway_stats(mut self, stats: Vec<(&'static str, Arc<SessionStats>)>) -> Self {
+        self.gateway_stats = stats;
+        self
+    }
+
+    fn log_gateways(&self) {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        for (venue, s) in &self.gateway_stats {
+            tracing::info!(
+                venue,
+                connects = get(&s.connects),
+                disconnects = get(&s.disconnects),
+                frames = get(&s.frames),
+                snapshots = get(&s.snapshots),
+                gaps = get(&s.gaps),
+                resubscribes = get(&s.resubscribes),
+                checksum_failures = get(&s.checksum_failures),
+                parse_errors = get(&s.parse_errors),
+                venue_errors = get(&s.venue_errors),
+                instrument_errors = get(&s.instrument_errors),
+                ring_full_waits = get(&s.ring_full_waits),
+                "venue gateway"
+            );
         }
     }
 
@@ -531,6 +562,7 @@ impl Agent for ColdAgent {
                 undecodable = self.undecodable,
                 "pipeline alive"
             );
+            self.log_gateways();
         }
         count
     }
@@ -635,11 +667,10 @@ pub fn start(
         chain_ring = Some(parts.ring);
         chain_node = parts.node;
     }
-    runtime.spawn(
-        &thread("cold")?,
-        vec![Box::new(ColdAgent::new(event_rx, Duration::from_secs(5)))],
-    )?;
     let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
+    let cold =
+        ColdAgent::new(event_rx, Duration::from_secs(5)).with_gateway_stats(venues.stats.clone());
+    runtime.spawn(&thread("cold")?, vec![Box::new(cold)])?;
     let mut inputs = vec![feed_rx];
     inputs.extend(venues.rings);
     let mut hot = HotAgent::new(inputs, event_tx, INSTRUMENTS_MAX)

@@ -13,6 +13,7 @@ use anyhow::Context;
 use hedger_core::ids::InstrumentId;
 use hedger_core::msg::Msg;
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
+use hedger_gateways::venue::publish::SessionStats;
 use hedger_gateways::venue::stream_session::StreamSessionConfig;
 use hedger_gateways::ws::Endpoint;
 use hedger_ipc::runtime::Agent;
@@ -135,6 +136,8 @@ pub struct Venues {
     pub sims: Vec<EmbeddedSim>,
     /// Every venue symbol with its instrument id (the hot side maps them to oracle assets).
     pub instruments: Vec<(String, InstrumentId)>,
+    /// Each gateway's live counters, by config key (the cold thread logs them).
+    pub stats: Vec<(&'static str, Arc<SessionStats>)>,
 }
 
 /// Venue symbols as the venue spells them: Binance and Bybit upper-case; OKX and Deribit
@@ -157,15 +160,22 @@ pub fn start(
     telemetry: &Arc<TelemetryFile>,
     ring_capacity: usize,
 ) -> anyhow::Result<Venues> {
-    let mut venues =
-        Venues { agents: Vec::new(), rings: Vec::new(), sims: Vec::new(), instruments: Vec::new() };
+    let mut venues = Venues {
+        agents: Vec::new(),
+        rings: Vec::new(),
+        sims: Vec::new(),
+        instruments: Vec::new(),
+        stats: Vec::new(),
+    };
     for (key, ring_name, base, venue) in cfg.configured() {
         let symbols = symbol_ids(venue, base);
         venues.instruments.extend(symbols.iter().cloned());
         let (tx, rx) = ring::<Msg>(telemetry, ring_name, ring_capacity.max(1024))?;
         let seed = hedger_ipc::clock::unix_ns() ^ u64::from(base);
         let agent: Box<dyn Agent> = if key == "binance_usdm" {
-            Box::new(binance(cfg.embedded_sim, venue, symbols, tx, &mut venues.sims)?)
+            let gateway = binance(cfg.embedded_sim, venue, symbols, tx, &mut venues.sims)?;
+            venues.stats.push((key, gateway.stats()));
+            Box::new(gateway)
         } else {
             let session = stream_config(key, cfg.embedded_sim, venue, symbols, &mut venues.sims)?;
             let gateway = match key {
@@ -173,7 +183,9 @@ pub fn start(
                 "okx" => hedger_gateways::okx::session::okx_gateway(session, tx, seed),
                 _ => hedger_gateways::deribit::session::deribit_gateway(session, tx, seed),
             };
-            Box::new(gateway.with_context(|| format!("building the {key} gateway"))?)
+            let gateway = gateway.with_context(|| format!("building the {key} gateway"))?;
+            venues.stats.push((key, gateway.stats()));
+            Box::new(gateway)
         };
         venues.agents.push(agent);
         venues.rings.push(rx);

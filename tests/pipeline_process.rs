@@ -8,16 +8,42 @@ use serde_json::Value;
 
 const HEDGER: &str = env!("CARGO_BIN_EXE_hedger");
 
-fn spawn_run(run_dir: &Path, extra: &[&str]) -> Child {
-    Command::new(HEDGER)
-        .args(["run", "--run-dir"])
-        .arg(run_dir)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hedger run")
+/// A spawned `hedger run` that is killed when the test ends, also when it fails (a leaked
+/// pipeline would spin on both cores for the rest of the suite).
+struct RunGuard(Child);
+
+impl std::ops::Deref for RunGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RunGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_run(run_dir: &Path, extra: &[&str]) -> RunGuard {
+    RunGuard(
+        Command::new(HEDGER)
+            .args(["run", "--run-dir"])
+            .arg(run_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hedger run"),
+    )
 }
 
 fn wait_for_file(path: &Path) {
@@ -34,6 +60,21 @@ fn inspect(args: &[&str]) -> (Output, Value) {
         panic!("inspect printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
     });
     (out, json)
+}
+
+/// Polls `inspect` until the pipeline reports `running`: every ring and thread is registered
+/// only once start-up (embedded simulators, chain deployment) is done.
+fn wait_running(args: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new(HEDGER).arg("inspect").args(args).output().expect("run inspect");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        if report["state"] == "running" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never running: {report}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn ring<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -79,6 +120,7 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
     wait_for_file(&tel_path(dir.path(), &child));
     let run_dir = dir.path().to_str().unwrap();
     let args = ["--pid", &pid, "--run-dir", run_dir, "--json", "--interval-ms", "200"];
+    wait_running(&args);
     let (out1, first) = inspect(&args);
     std::thread::sleep(Duration::from_millis(300));
     let (out2, second) = inspect(&args);
