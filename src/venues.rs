@@ -45,6 +45,10 @@ pub struct VenuesConfig {
     /// Start the venue simulators in-process and connect the gateways to them.
     #[serde(default)]
     pub embedded_sim: bool,
+    /// Extra trusted root certificates (PEM, one or a bundle) for every venue connection, e.g.
+    /// the file `hedger sim --cert-out` wrote; ignored with `embedded_sim`.
+    #[serde(default)]
+    pub ca_cert_file: Option<String>,
     /// `[venues.binance_usdm]`; absent = no Binance gateway.
     #[serde(default)]
     pub binance_usdm: Option<VenueConfig>,
@@ -167,17 +171,30 @@ pub fn start(
         instruments: Vec::new(),
         stats: Vec::new(),
     };
+    let roots = match (&cfg.ca_cert_file, cfg.embedded_sim) {
+        (Some(path), false) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("venues.ca_cert_file {path:?}"))?;
+            hedger_tools::venue_sim::pem_certificates(&text)
+                .map_err(|e| anyhow::anyhow!("venues.ca_cert_file {path:?}: {e}"))?
+        }
+        _ => Vec::new(),
+    };
     for (key, ring_name, base, venue) in cfg.configured() {
         let symbols = symbol_ids(venue, base);
         venues.instruments.extend(symbols.iter().cloned());
         let (tx, rx) = ring::<Msg>(telemetry, ring_name, ring_capacity.max(1024))?;
         let seed = hedger_ipc::clock::unix_ns() ^ u64::from(base);
         let agent: Box<dyn Agent> = if key == "binance_usdm" {
-            let gateway = binance(cfg.embedded_sim, venue, symbols, tx, &mut venues.sims)?;
+            let gateway = binance(cfg.embedded_sim, venue, symbols, &roots, tx, &mut venues.sims)?;
             venues.stats.push((key, gateway.stats()));
             Box::new(gateway)
         } else {
-            let session = stream_config(key, cfg.embedded_sim, venue, symbols, &mut venues.sims)?;
+            let mut session =
+                stream_config(key, cfg.embedded_sim, venue, symbols, &mut venues.sims)?;
+            if !cfg.embedded_sim {
+                session.tls_roots_der = roots.clone();
+            }
             let gateway = match key {
                 "bybit" => hedger_gateways::bybit::session::bybit_gateway(session, tx, seed),
                 "okx" => hedger_gateways::okx::session::okx_gateway(session, tx, seed),
@@ -197,6 +214,7 @@ fn binance(
     embedded_sim: bool,
     venue: &VenueConfig,
     symbols: Vec<(String, InstrumentId)>,
+    roots: &[Vec<u8>],
     tx: hedger_ipc::RingProducer<Msg>,
     sims: &mut Vec<EmbeddedSim>,
 ) -> anyhow::Result<BinanceGateway> {
@@ -214,7 +232,9 @@ fn binance(
     } else {
         let ws = venue.ws_url.as_deref().context("venues.binance_usdm.ws_url")?;
         let rest = venue.rest_url.as_deref().context("venues.binance_usdm.rest_url")?;
-        BinanceSessionConfig::new(ws, rest, symbols)
+        let mut session = BinanceSessionConfig::new(ws, rest, symbols);
+        session.tls_roots_der = roots.to_vec();
+        session
     };
     session.backoff_ms_min = 100;
     BinanceGateway::new(session, tx, hedger_ipc::clock::unix_ns())

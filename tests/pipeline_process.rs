@@ -276,3 +276,69 @@ fn config_errors_are_listed_together_before_anything_starts() {
     let out = Command::new(HEDGER).args(["run", "--profile", "turbo"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile \"turbo\""));
 }
+
+/// `hedger run` against a separately started `hedger sim`: the sim's `--print-config` `[venues]`
+/// section (URLs, `ca_cert_file` = its `--cert-out` bundle) replaces the embedded one, and all
+/// four gateways stream books over TLS into their rings.
+#[test]
+fn run_against_a_separate_hedger_sim_over_tls() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("venues.pem");
+    let mut sim = Command::new(HEDGER)
+        .args(["sim", "--oracles", "none", "--venues", "all", "--print-config"])
+        .args(["--duration-s", "90", "--cert-out"])
+        .arg(&cert)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn hedger sim");
+    let mut lines = std::io::BufReader::new(sim.stdout.take().unwrap()).lines();
+    let mut venues_toml = String::new();
+    let mut in_deribit = false;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line == "[venues]" || !venues_toml.is_empty() {
+            venues_toml.push_str(&line);
+            venues_toml.push('\n');
+        }
+        in_deribit |= line == "[venues.deribit]";
+        if in_deribit && line.starts_with("rest_url") {
+            break;
+        }
+    }
+    assert!(venues_toml.contains("ca_cert_file") && venues_toml.contains("embedded_sim = false"));
+    let profile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/profiles/compact.toml"),
+    )
+    .unwrap();
+    let (head, rest) = profile.split_once("[venues]").unwrap();
+    let tail = &rest[rest.find("[oracles]").unwrap()..];
+    let tail = tail
+        .replace("enabled = true\nembedded_sim = true", "enabled = false")
+        .replace("enabled = true\nembedded_node = true", "enabled = false");
+    let cfg = dir.path().join("against-sim.toml");
+    std::fs::write(&cfg, format!("{head}{venues_toml}\n{tail}")).unwrap();
+
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let child = spawn_run(&run_dir, &["--config", cfg.to_str().unwrap()]);
+    let pid = child.id().to_string();
+    let run_dir = run_dir.to_str().unwrap();
+    let args = ["--pid", &pid, "--run-dir", run_dir, "--json", "--interval-ms", "100"];
+    wait_running(&args);
+    let rings = ["binance->hot", "bybit->hot", "okx->hot", "deribit->hot"];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, report) = inspect(&args);
+        // Far more than the two Down statuses a failed TLS handshake would push per attempt.
+        let flowing = rings.iter().all(|name| ring(&report, name)["pushed"].as_u64() > Some(500));
+        if flowing {
+            break;
+        }
+        assert!(Instant::now() < deadline, "venue rings never streamed: {report}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(child);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}

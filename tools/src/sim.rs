@@ -49,7 +49,7 @@ pub struct SimArgs {
     /// KIND `bad-signature`|`too-few-signers`|`stale-timestamp`|`wrong-proof`|`stall`.
     #[arg(long = "fault")]
     pub faults: Vec<String>,
-    /// Print an `[oracles]` config section for these simulators after the JSON line.
+    /// Print `[oracles]` and `[venues]` config sections for these simulators after the JSON line.
     #[arg(long)]
     pub print_config: bool,
     /// Stop by itself after this many seconds.
@@ -326,6 +326,33 @@ impl RunningSims {
         out
     }
 
+    /// A `[venues]` TOML section that points `hedger run` at these venue simulators (trusting
+    /// the `--cert-out` bundle when one was written).
+    pub fn venues_toml(&self, cert_out: Option<&std::path::Path>) -> String {
+        let mut text = String::from("[venues]\nembedded_sim = false\n");
+        if let Some(path) = cert_out {
+            text.push_str(&format!("ca_cert_file = {:?}\n", path.display().to_string()));
+        }
+        let described = self.describe();
+        for (name, key) in [
+            ("binance-usdm", "binance_usdm"),
+            ("bybit", "bybit"),
+            ("okx", "okx"),
+            ("deribit", "deribit"),
+        ] {
+            let venue = &described[name];
+            let (Some(ws), Some(rest)) = (venue["ws_url"].as_str(), venue["rest_url"].as_str())
+            else {
+                continue;
+            };
+            text.push_str(&format!(
+                "\n[venues.{key}]\nsymbols = {}\nws_url = \"{ws}\"\nrest_url = \"{rest}\"\n",
+                venue["symbols"]
+            ));
+        }
+        text
+    }
+
     /// An `[oracles]` TOML section that trusts these simulators.
     pub fn oracles_toml(&self) -> String {
         let list = |items: Vec<String>| {
@@ -377,6 +404,7 @@ pub fn run(args: &SimArgs) -> i32 {
     println!("{}", running.describe());
     if args.print_config {
         println!("{}", running.oracles_toml());
+        println!("{}", running.venues_toml(args.cert_out.as_deref()));
     }
     let started = Instant::now();
     let period = Duration::from_millis(args.venue_fault_period_ms.max(1));
