@@ -52,11 +52,17 @@ struct Harness {
 
 impl Harness {
     fn start(venue: Venue, silence_ms_max: u64) -> Harness {
-        Harness::start_with(venue, silence_ms_max, &symbols(venue))
+        Harness::start_with(venue, silence_ms_max, &symbols(venue), true)
     }
 
-    /// The gateway asks for `gateway_symbols` (the simulator lists `symbols(venue)`).
-    fn start_with(venue: Venue, silence_ms_max: u64, gateway_symbols: &[&str]) -> Harness {
+    /// The gateway asks for `gateway_symbols` (the simulator lists `symbols(venue)`), checking
+    /// them against the instruments endpoint first if `check_instruments`.
+    fn start_with(
+        venue: Venue,
+        silence_ms_max: u64,
+        gateway_symbols: &[&str],
+        check_instruments: bool,
+    ) -> Harness {
         let mut sim_cfg = PubSubSimConfig::new(&symbols(venue));
         sim_cfg.tick_interval_ms = 5;
         let sim = match venue {
@@ -83,7 +89,9 @@ impl Harness {
             .collect();
         let mut cfg = StreamSessionConfig::new(&sim.ws_url(), ids);
         cfg.tls_roots_der = vec![sim.cert_der.clone()];
-        cfg.rest_url = Some(sim.rest_url());
+        if check_instruments {
+            cfg.rest_url = Some(sim.rest_url());
+        }
         cfg.backoff_ms_min = 20;
         cfg.silence_ms_max = silence_ms_max;
         let gateway = match venue {
@@ -250,7 +258,7 @@ fn books_equal_through_faults(venue: Venue) {
 /// `instruments` (no book is built without its spec) and is retried with backoff.
 fn unknown_symbol_is_down_instruments(venue: Venue, unknown: &str) {
     let names = symbols(venue);
-    let mut h = Harness::start_with(venue, 30_000, &[names[0], unknown]);
+    let mut h = Harness::start_with(venue, 30_000, &[names[0], unknown], true);
     h.wait_for("instruments failures", |h| h.stats.instrument_errors.load(Ordering::Relaxed) >= 2);
     h.drain();
     assert!(
@@ -371,6 +379,27 @@ fn bybit_missing_snapshot_is_retried_then_quarantined() {
 #[test]
 fn deribit_missing_snapshot_is_retried_then_quarantined() {
     missing_snapshot_is_retried_then_quarantined(Venue::Deribit);
+}
+
+/// Without the instruments check (no REST base), a symbol the venue does not list is refused
+/// on subscribe: the venue's error reply is counted as a venue error (not a parse error), the
+/// listed book syncs regardless, and the refused one never becomes usable.
+fn refused_subscribe_is_a_venue_error(venue: Venue, unknown: &str) {
+    let mut h = Harness::start_with(venue, 30_000, &[symbols(venue)[0], unknown], false);
+    h.wait_for("venue error", |h| h.stats.venue_errors.load(Ordering::Relaxed) > 0);
+    h.wait_for("listed book", |h| h.books.usable(0).is_some());
+    assert!(h.books.usable(1).is_none());
+    assert_eq!(h.stats.parse_errors.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn bybit_refused_subscribe_is_a_venue_error() {
+    refused_subscribe_is_a_venue_error(Venue::Bybit, "SOLUSDT");
+}
+
+#[test]
+fn okx_refused_subscribe_is_a_venue_error() {
+    refused_subscribe_is_a_venue_error(Venue::Okx { checksums: false }, "SOL-USDT-SWAP");
 }
 
 #[test]

@@ -170,6 +170,12 @@ impl VenueFormat for BybitFormat {
         action
     }
 
+    fn unknown_topic(&self, topic: &str) -> Option<String> {
+        Some(format!(
+            r#"{{"success":false,"ret_msg":"error:handler not found,topic:{topic}","conn_id":"sim-conn","req_id":"","op":"subscribe"}}"#
+        ))
+    }
+
     fn resets(&self) -> bool {
         true
     }

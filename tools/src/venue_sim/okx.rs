@@ -195,6 +195,13 @@ impl VenueFormat for OkxFormat {
         out
     }
 
+    fn unknown_topic(&self, topic: &str) -> Option<String> {
+        let (channel, inst) = topic.split_once(':').unwrap_or((topic, ""));
+        Some(format!(
+            r#"{{"event":"error","code":"60018","msg":"Wrong URL or channel:{channel},instId:{inst} doesn't exist","connId":"sim"}}"#
+        ))
+    }
+
     fn on_client(&self, text: &str) -> ClientAction {
         let mut action = ClientAction::default();
         if text.trim() == "ping" {

@@ -125,6 +125,11 @@ pub trait VenueFormat: Send + Sync + 'static {
     ) -> Vec<(String, String)>;
     /// Parses a client text frame.
     fn on_client(&self, text: &str) -> ClientAction;
+    /// The venue's error reply to a subscribe of a book topic whose symbol it does not list
+    /// (`None`: the venue stays silent, as Deribit does).
+    fn unknown_topic(&self, _topic: &str) -> Option<String> {
+        None
+    }
     /// The `test_request` heartbeat (Deribit), if the venue has one.
     fn test_request(&self) -> Option<String> {
         None
@@ -674,6 +679,10 @@ fn on_client(shared: &Shared, conn: &mut Conn, text: &str, texts: &mut Vec<Strin
         let mut filter = None;
         if let Some(symbol) = shared.format.book_symbol(&topic) {
             let market = lock(&shared.market);
+            if !market.symbols.contains_key(symbol) {
+                texts.extend(shared.format.unknown_topic(&topic));
+                continue;
+            }
             if let Some((index, m)) = market.symbols.get(symbol) {
                 if !shared.faults.withhold_snapshots.load(Ordering::Acquire) {
                     texts.push(shared.format.snapshot(symbol, *index, m, now_ms()));
