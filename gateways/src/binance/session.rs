@@ -316,7 +316,6 @@ impl Session {
             });
         }
         self.frame.symbol = symbol;
-        bump(&self.stats.snapshots);
         self.apply_book_frame(index, recv_tsc).await;
         Ok(())
     }
