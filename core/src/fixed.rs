@@ -60,24 +60,27 @@ pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedE
         Some(b'-') => (true, &text[1..]),
         _ => (false, text),
     };
+    // Integer digits, then (after one '.') fraction digits: two tight loops, no per-digit state.
     let mut value: u64 = 0;
-    let mut digits = 0usize;
-    let mut frac_digits = 0usize;
-    let mut seen_point = false;
-    for &c in body {
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            digits += 1;
-            frac_digits += usize::from(seen_point);
-        } else if c == b'.' && !seen_point {
-            seen_point = true;
-        } else {
-            digits = usize::MAX; // not the simple shape: take the general path
-            break;
-        }
+    let mut at = 0usize;
+    while let Some(d) = body.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
     }
-    let simple = digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
+    let int_digits = at;
+    let mut frac_digits = 0usize;
+    if body.get(at) == Some(&b'.') {
+        at += 1;
+        let frac_start = at;
+        while let Some(d) = body.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        frac_digits = at - frac_start;
+    }
+    let digits = int_digits + frac_digits;
+    let simple =
+        at == body.len() && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
     if !simple {
         let value = parse_decimal(text, scale)?;
         return Ok((value, written_decimals(text)));
