@@ -60,27 +60,27 @@ pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedE
         Some(b'-') => (true, &text[1..]),
         _ => (false, text),
     };
-    // Integer digits, then (after one '.') fraction digits: two tight loops, no per-digit state.
+    // One pass: every byte is a digit except at most one '.', whose index is remembered; the
+    // fraction length follows from it, so the loop carries no per-digit counters.
     let mut value: u64 = 0;
-    let mut at = 0usize;
-    while let Some(d) = body.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
-        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-        at += 1;
-    }
-    let int_digits = at;
-    let mut frac_digits = 0usize;
-    if body.get(at) == Some(&b'.') {
-        at += 1;
-        let frac_start = at;
-        while let Some(d) = body.get(at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+    let mut point = usize::MAX;
+    let mut shape_ok = true;
+    for (at, &c) in body.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
             value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            at += 1;
+        } else if c == b'.' && point == usize::MAX {
+            point = at;
+        } else {
+            shape_ok = false;
+            break;
         }
-        frac_digits = at - frac_start;
     }
-    let digits = int_digits + frac_digits;
-    let simple =
-        at == body.len() && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
+    let (digits, frac_digits) = match point {
+        usize::MAX => (body.len(), 0),
+        at => (body.len() - 1, body.len() - at - 1),
+    };
+    let simple = shape_ok && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
     if !simple {
         let value = parse_decimal(text, scale)?;
         return Ok((value, written_decimals(text)));
@@ -286,6 +286,13 @@ mod tests {
             "+1",
             "abc",
             "99999999999.99999999",
+            ".",
+            "-.",
+            "1..",
+            "1.-2",
+            "1.5e2",
+            "0.123456789",
+            "-1234567890.12345678",
         ];
         for text in cases {
             let fast = parse_decimal_written(text.as_bytes(), 8);

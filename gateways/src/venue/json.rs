@@ -410,6 +410,7 @@ pub fn i64_field(v: &Value<'_, '_>, field: &'static str) -> Result<i64, WireErro
 }
 
 /// A decimal-string field at [`WIRE_SCALE`] with its written decimals.
+#[inline]
 pub fn decimal_str(text: &str, field: &'static str) -> Result<(i64, u8), WireError> {
     parse_decimal_written(text.as_bytes(), WIRE_SCALE)
         .map_err(|source| WireError::Number { field, source })
