@@ -60,24 +60,27 @@ pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedE
         Some(b'-') => (true, &text[1..]),
         _ => (false, text),
     };
+    // One pass: every byte is a digit except at most one '.', whose index is remembered; the
+    // fraction length follows from it, so the loop carries no per-digit counters.
     let mut value: u64 = 0;
-    let mut digits = 0usize;
-    let mut frac_digits = 0usize;
-    let mut seen_point = false;
-    for &c in body {
+    let mut point = usize::MAX;
+    let mut shape_ok = true;
+    for (at, &c) in body.iter().enumerate() {
         let d = c.wrapping_sub(b'0');
         if d <= 9 {
             value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            digits += 1;
-            frac_digits += usize::from(seen_point);
-        } else if c == b'.' && !seen_point {
-            seen_point = true;
+        } else if c == b'.' && point == usize::MAX {
+            point = at;
         } else {
-            digits = usize::MAX; // not the simple shape: take the general path
+            shape_ok = false;
             break;
         }
     }
-    let simple = digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
+    let (digits, frac_digits) = match point {
+        usize::MAX => (body.len(), 0),
+        at => (body.len() - 1, body.len() - at - 1),
+    };
+    let simple = shape_ok && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
     if !simple {
         let value = parse_decimal(text, scale)?;
         return Ok((value, written_decimals(text)));
@@ -283,6 +286,13 @@ mod tests {
             "+1",
             "abc",
             "99999999999.99999999",
+            ".",
+            "-.",
+            "1..",
+            "1.-2",
+            "1.5e2",
+            "0.123456789",
+            "-1234567890.12345678",
         ];
         for text in cases {
             let fast = parse_decimal_written(text.as_bytes(), 8);

@@ -6,11 +6,9 @@
 //! control frames, `{"code":…,"msg":…}` errors are [`WireError::VenueError`]. Unknown events are
 //! `Ignored` (venues add event types; ignoring them is safe, misreading them is not).
 
-use simd_json::prelude::*;
-use simd_json::tape::Value;
-
 use crate::venue::json::{
-    decimal_str, i64_field, opt_decimal_field, str_field, string_levels, u64_field, JsonScratch,
+    decimal_str, i64_at, opt_decimal_at, str_at, tv_i64, tv_str, tv_string_levels, tv_u64, u64_at,
+    JsonScratch, Tv,
 };
 use crate::venue::{
     FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX,
@@ -49,7 +47,7 @@ impl BinanceParser {
             return Ok(());
         }
         out.clear();
-        self.scratch.parse(bytes, |root| {
+        self.scratch.parse_tape(bytes, |root| {
             let event = match root.get("data") {
                 Some(data) if root.get("stream").is_some() => data,
                 _ => root,
@@ -59,8 +57,8 @@ impl BinanceParser {
     }
 }
 
-fn parse_event(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    match v.get("e").and_then(|e| e.into_string()) {
+fn parse_event(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    match v.get("e").and_then(|e| e.as_str()) {
         Some("depthUpdate") => depth_update(v, out),
         Some("bookTicker") => book_ticker(v, out),
         Some("aggTrade") | Some("trade") => trade(v, out),
@@ -72,67 +70,80 @@ fn parse_event(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError
             Ok(())
         }
         None if v.get("code").is_some() => {
-            let msg = v.get("msg").and_then(|m| m.into_string()).unwrap_or("");
-            Err(WireError::VenueError(format!("code {}: {msg}", i64_field(v, "code").unwrap_or(0))))
+            let msg = v.get("msg").and_then(|m| m.as_str()).unwrap_or("");
+            Err(WireError::VenueError(format!("code {}: {msg}", i64_at(v, "code").unwrap_or(0))))
         }
         None => Ok(()),
     }
 }
 
-fn depth_update(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+/// One pass over the event's fields (each tape node visited once); every field is required.
+fn depth_update(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::BookDelta;
-    out.symbol = Symbol::new(str_field(v, "s")?);
-    out.exchange_ts_ms = u64_field(v, "E")?;
-    out.ids.first = u64_field(v, "U")?;
-    out.ids.last = u64_field(v, "u")?;
-    out.ids.prev = Some(i64_field(v, "pu")?);
-    string_levels(v.get("b"), "b", &mut out.bids, FRAME_LEVELS_MAX)?;
-    string_levels(v.get("a"), "a", &mut out.asks, FRAME_LEVELS_MAX)
+    let (mut s, mut e, mut first, mut last, mut prev, mut b, mut a) =
+        (None, None, None, None, None, None, None);
+    for (key, value) in v.fields().ok_or(WireError::Field { field: "e" })? {
+        let slot = match key {
+            "s" => &mut s,
+            "E" => &mut e,
+            "U" => &mut first,
+            "u" => &mut last,
+            "pu" => &mut prev,
+            "b" => &mut b,
+            "a" => &mut a,
+            _ => continue,
+        };
+        // The first occurrence wins, as with a key lookup.
+        slot.get_or_insert(value);
+    }
+    out.symbol = Symbol::new(tv_str(s, "s")?);
+    out.exchange_ts_ms = tv_u64(e, "E")?;
+    out.ids.first = tv_u64(first, "U")?;
+    out.ids.last = tv_u64(last, "u")?;
+    out.ids.prev = Some(tv_i64(prev, "pu")?);
+    tv_string_levels(b, "b", &mut out.bids, FRAME_LEVELS_MAX)?;
+    tv_string_levels(a, "a", &mut out.asks, FRAME_LEVELS_MAX)
 }
 
-fn rest_snapshot(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn rest_snapshot(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::BookSnapshot;
     // The REST body has no symbol; a recorder may add one, else the caller assigns it.
-    if let Some(symbol) = v.get("symbol").and_then(|s| s.into_string()) {
+    if let Some(symbol) = v.get("symbol").and_then(|s| s.as_str()) {
         out.symbol = Symbol::new(symbol);
     }
     out.exchange_ts_ms = v.get("E").and_then(|e| e.as_u64()).unwrap_or(0);
-    let id = u64_field(v, "lastUpdateId")?;
+    let id = u64_at(v, "lastUpdateId")?;
     out.ids.first = id;
     out.ids.last = id;
-    string_levels(v.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
-    string_levels(v.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)
+    tv_string_levels(v.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
+    tv_string_levels(v.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)
 }
 
-fn level(
-    v: &Value<'_, '_>,
-    price: &'static str,
-    qty: &'static str,
-) -> Result<WireLevel, WireError> {
-    let (price_value, price_decimals) = decimal_str(str_field(v, price)?, price)?;
-    let (qty_value, qty_decimals) = decimal_str(str_field(v, qty)?, qty)?;
+fn level(v: &Tv<'_, '_>, price: &'static str, qty: &'static str) -> Result<WireLevel, WireError> {
+    let (price_value, price_decimals) = decimal_str(str_at(v, price)?, price)?;
+    let (qty_value, qty_decimals) = decimal_str(str_at(v, qty)?, qty)?;
     Ok(WireLevel { price: price_value, qty: qty_value, price_decimals, qty_decimals })
 }
 
-fn book_ticker(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn book_ticker(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Bbo;
-    out.symbol = Symbol::new(str_field(v, "s")?);
+    out.symbol = Symbol::new(str_at(v, "s")?);
     out.exchange_ts_ms = v.get("E").and_then(|e| e.as_u64()).unwrap_or(0);
-    out.ids.last = u64_field(v, "u")?;
+    out.ids.last = u64_at(v, "u")?;
     out.bbo.bid = level(v, "b", "B")?;
     out.bbo.ask = level(v, "a", "A")?;
     Ok(())
 }
 
-fn trade(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn trade(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Trades;
-    out.symbol = Symbol::new(str_field(v, "s")?);
-    out.exchange_ts_ms = u64_field(v, "E")?;
-    let (price, price_decimals) = decimal_str(str_field(v, "p")?, "p")?;
-    let (qty, qty_decimals) = decimal_str(str_field(v, "q")?, "q")?;
+    out.symbol = Symbol::new(str_at(v, "s")?);
+    out.exchange_ts_ms = u64_at(v, "E")?;
+    let (price, price_decimals) = decimal_str(str_at(v, "p")?, "p")?;
+    let (qty, qty_decimals) = decimal_str(str_at(v, "q")?, "q")?;
     let buyer_is_maker =
         v.get("m").and_then(|m| m.as_bool()).ok_or(WireError::Field { field: "m" })?;
-    let trade_id = if v.get("a").is_some() { u64_field(v, "a")? } else { u64_field(v, "t")? };
+    let trade_id = if v.get("a").is_some() { u64_at(v, "a")? } else { u64_at(v, "t")? };
     out.trades.push(WireTrade {
         price,
         qty,
@@ -141,18 +152,18 @@ fn trade(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
         // `m` = buyer is maker, so the aggressor sold.
         aggressor: Some(if buyer_is_maker { Side::Sell } else { Side::Buy }),
         trade_id,
-        ts_ms: u64_field(v, "T")?,
+        ts_ms: u64_at(v, "T")?,
     });
     Ok(())
 }
 
-fn mark_price(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn mark_price(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
-    out.symbol = Symbol::new(str_field(v, "s")?);
-    out.exchange_ts_ms = u64_field(v, "E")?;
-    out.mark.mark_price = opt_decimal_field(v, "p")?;
-    out.mark.index_price = opt_decimal_field(v, "i")?;
-    out.mark.funding_rate = opt_decimal_field(v, "r")?;
+    out.symbol = Symbol::new(str_at(v, "s")?);
+    out.exchange_ts_ms = u64_at(v, "E")?;
+    out.mark.mark_price = opt_decimal_at(v, "p")?;
+    out.mark.index_price = opt_decimal_at(v, "i")?;
+    out.mark.funding_rate = opt_decimal_at(v, "r")?;
     out.mark.next_funding_ms = v.get("T").and_then(|t| t.as_u64()).filter(|t| *t > 0);
     Ok(())
 }

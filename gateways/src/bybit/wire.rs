@@ -14,11 +14,8 @@
 //!
 //! Allocation: none once warm, except the message text of a [`WireError`].
 
-use simd_json::prelude::*;
-use simd_json::tape::Value;
-
 use crate::venue::json::{
-    decimal_str, opt_decimal_field, str_field, string_levels, u64_field, JsonScratch,
+    decimal_str, opt_decimal_at, str_at, tv_string_levels, u64_at, JsonScratch, Tv,
 };
 use crate::venue::{
     FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX,
@@ -44,12 +41,12 @@ impl BybitParser {
     /// [`WireError::VenueError`] for a venue error reply; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
         out.clear();
-        self.scratch.parse(bytes, |root| parse_message(&root, out))
+        self.scratch.parse_tape(bytes, |root| parse_message(&root, out))
     }
 }
 
-fn parse_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    if let Some(topic) = v.get("topic").and_then(|t| t.into_string()) {
+fn parse_message(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    if let Some(topic) = v.get("topic").and_then(|t| t.as_str()) {
         return topic_message(topic, v, out);
     }
     if v.get("op").is_some() {
@@ -61,7 +58,7 @@ fn parse_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireErr
     Ok(())
 }
 
-fn topic_message(topic: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn topic_message(topic: &str, v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     let (channel, rest) = topic.split_once('.').unwrap_or((topic, ""));
     match channel {
         "orderbook" if rest.starts_with("1.") => orderbook_bbo(v, out),
@@ -73,9 +70,9 @@ fn topic_message(topic: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Resul
 }
 
 /// `{"op":"subscribe","success":true,…}`, pongs, and failed requests.
-fn op_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    let op = v.get("op").and_then(|o| o.into_string()).unwrap_or("");
-    let ret_msg = v.get("ret_msg").and_then(|m| m.into_string()).unwrap_or("");
+fn op_message(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    let op = v.get("op").and_then(|o| o.as_str()).unwrap_or("");
+    let ret_msg = v.get("ret_msg").and_then(|m| m.as_str()).unwrap_or("");
     if v.get("success").and_then(|s| s.as_bool()) == Some(false) {
         return Err(WireError::VenueError(format!("op {op}: {ret_msg}")));
     }
@@ -85,11 +82,11 @@ fn op_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError>
 }
 
 /// REST envelope `{"retCode":0,"retMsg":"OK","result":{…}}` (§2.4).
-fn rest_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn rest_message(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     let code =
         v.get("retCode").and_then(|c| c.as_i64()).ok_or(WireError::Field { field: "retCode" })?;
     if code != 0 {
-        let msg = v.get("retMsg").and_then(|m| m.into_string()).unwrap_or("");
+        let msg = v.get("retMsg").and_then(|m| m.as_str()).unwrap_or("");
         return Err(WireError::VenueError(format!("retCode {code}: {msg}")));
     }
     match v.get("result") {
@@ -103,8 +100,8 @@ fn rest_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireErro
     }
 }
 
-fn book_type(v: &Value<'_, '_>) -> Result<FrameKind, WireError> {
-    match str_field(v, "type")? {
+fn book_type(v: &Tv<'_, '_>) -> Result<FrameKind, WireError> {
+    match str_at(v, "type")? {
         "snapshot" => Ok(FrameKind::BookSnapshot),
         "delta" => Ok(FrameKind::BookDelta),
         _ => Err(WireError::Field { field: "type" }),
@@ -112,28 +109,28 @@ fn book_type(v: &Value<'_, '_>) -> Result<FrameKind, WireError> {
 }
 
 /// `data: {s, b, a, u, seq}` of a book message or a REST book result.
-fn book_body(data: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    out.symbol = Symbol::new(str_field(data, "s")?);
-    let update_id = u64_field(data, "u")?;
+fn book_body(data: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    out.symbol = Symbol::new(str_at(data, "s")?);
+    let update_id = u64_at(data, "u")?;
     out.ids.first = update_id;
     out.ids.last = update_id;
     out.ids.cross_seq = data.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
-    string_levels(data.get("b"), "b", &mut out.bids, FRAME_LEVELS_MAX)?;
-    string_levels(data.get("a"), "a", &mut out.asks, FRAME_LEVELS_MAX)
+    tv_string_levels(data.get("b"), "b", &mut out.bids, FRAME_LEVELS_MAX)?;
+    tv_string_levels(data.get("a"), "a", &mut out.asks, FRAME_LEVELS_MAX)
 }
 
-fn orderbook(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn orderbook(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = book_type(v)?;
-    out.exchange_ts_ms = u64_field(v, "ts")?;
+    out.exchange_ts_ms = u64_at(v, "ts")?;
     let data = v.get("data").ok_or(WireError::Field { field: "data" })?;
     book_body(&data, out)
 }
 
 /// `orderbook.1.{symbol}`: snapshot-only depth 1 (§2.3 rule 5), read as the BBO. The single
 /// levels also stay in `bids`/`asks`; an empty side leaves a zero level in `bbo`.
-fn orderbook_bbo(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn orderbook_bbo(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     book_type(v)?;
-    out.exchange_ts_ms = u64_field(v, "ts")?;
+    out.exchange_ts_ms = u64_at(v, "ts")?;
     let data = v.get("data").ok_or(WireError::Field { field: "data" })?;
     book_body(&data, out)?;
     out.kind = FrameKind::Bbo;
@@ -142,26 +139,26 @@ fn orderbook_bbo(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireErr
     Ok(())
 }
 
-fn trades(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn trades(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Trades;
-    out.exchange_ts_ms = u64_field(v, "ts")?;
-    let data =
-        v.get("data").and_then(|d| d.as_array()).ok_or(WireError::Field { field: "data" })?;
-    if data.len() > FRAME_TRADES_MAX {
+    out.exchange_ts_ms = u64_at(v, "ts")?;
+    let data = v.get("data").ok_or(WireError::Field { field: "data" })?;
+    let trades = data.elements().ok_or(WireError::Field { field: "data" })?;
+    if data.array_len().unwrap_or(0) > FRAME_TRADES_MAX {
         return Err(WireError::TooMany { what: "trades", max: FRAME_TRADES_MAX });
     }
-    for trade in data.iter() {
-        out.symbol = Symbol::new(str_field(&trade, "s")?);
+    for trade in trades {
+        out.symbol = Symbol::new(str_at(&trade, "s")?);
         out.trades.push(one_trade(&trade)?);
     }
     Ok(())
 }
 
 /// `{"T","s","S","v","p","i",…}`; `S` is the taker side (§2.3 public trades).
-fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
-    let (price, price_decimals) = decimal_str(str_field(t, "p")?, "p")?;
-    let (qty, qty_decimals) = decimal_str(str_field(t, "v")?, "v")?;
-    let aggressor = match str_field(t, "S")? {
+fn one_trade(t: &Tv<'_, '_>) -> Result<WireTrade, WireError> {
+    let (price, price_decimals) = decimal_str(str_at(t, "p")?, "p")?;
+    let (qty, qty_decimals) = decimal_str(str_at(t, "v")?, "v")?;
+    let aggressor = match str_at(t, "S")? {
         "Buy" => Some(Side::Buy),
         "Sell" => Some(Side::Sell),
         _ => None,
@@ -172,22 +169,22 @@ fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
         price_decimals,
         qty_decimals,
         aggressor,
-        trade_id: text_id(str_field(t, "i")?),
-        ts_ms: u64_field(t, "T")?,
+        trade_id: text_id(str_at(t, "i")?),
+        ts_ms: u64_at(t, "T")?,
     })
 }
 
 /// `tickers.{symbol}` snapshot or delta: only the fields present are read (§2.3 tickers).
-fn tickers(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn tickers(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
-    out.exchange_ts_ms = u64_field(v, "ts")?;
+    out.exchange_ts_ms = u64_at(v, "ts")?;
     out.ids.cross_seq = v.get("cs").and_then(|c| c.as_u64()).unwrap_or(0);
     let data = v.get("data").ok_or(WireError::Field { field: "data" })?;
-    out.symbol = Symbol::new(str_field(&data, "symbol")?);
-    out.mark.mark_price = opt_decimal_field(&data, "markPrice")?;
-    out.mark.index_price = opt_decimal_field(&data, "indexPrice")?;
-    out.mark.funding_rate = opt_decimal_field(&data, "fundingRate")?;
-    out.mark.next_funding_ms = match data.get("nextFundingTime").and_then(|t| t.into_string()) {
+    out.symbol = Symbol::new(str_at(&data, "symbol")?);
+    out.mark.mark_price = opt_decimal_at(&data, "markPrice")?;
+    out.mark.index_price = opt_decimal_at(&data, "indexPrice")?;
+    out.mark.funding_rate = opt_decimal_at(&data, "fundingRate")?;
+    out.mark.next_funding_ms = match data.get("nextFundingTime").and_then(|t| t.as_str()) {
         None | Some("") | Some("0") => None,
         Some(text) => {
             Some(text.parse::<u64>().map_err(|_| WireError::Field { field: "nextFundingTime" })?)
@@ -200,15 +197,15 @@ fn tickers(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
 
 /// A level from two optional decimal-string fields; absent parts stay 0.
 fn opt_level(
-    v: &Value<'_, '_>,
+    v: &Tv<'_, '_>,
     price: &'static str,
     qty: &'static str,
 ) -> Result<WireLevel, WireError> {
     let mut level = WireLevel::default();
-    if let Some(text) = v.get(price).and_then(|p| p.into_string()).filter(|t| !t.is_empty()) {
+    if let Some(text) = v.get(price).and_then(|p| p.as_str()).filter(|t| !t.is_empty()) {
         (level.price, level.price_decimals) = decimal_str(text, price)?;
     }
-    if let Some(text) = v.get(qty).and_then(|q| q.into_string()).filter(|t| !t.is_empty()) {
+    if let Some(text) = v.get(qty).and_then(|q| q.as_str()).filter(|t| !t.is_empty()) {
         (level.qty, level.qty_decimals) = decimal_str(text, qty)?;
     }
     Ok(level)

@@ -21,26 +21,22 @@
 //! `public/get_order_book` result (it has `change_id` and `bids`) → [`FrameKind::BookSnapshot`];
 //! replies with `error` → [`WireError::VenueError`] (code and message).
 //!
-//! **Numbers.** simd-json reads JSON numbers as `u64`/`i64` (integers) or `f64`. Integers are
-//! scaled exactly. A float is written back with Rust's `Display` for `f64` — the shortest decimal
-//! text that reads back as the same `f64`, never in exponent form — into a stack buffer, and that
-//! text is parsed exactly with [`parse_decimal_written`]. For any number Deribit writes with at
-//! most 15 significant digits (all prices and amounts), the shortest text is the text it wrote
-//! (an `f64` holds 15 significant decimal digits unambiguously), so the value is exact and never
-//! passes through a lossy `f64 × 10^8`. A value needing more than [`WIRE_SCALE`] decimals is an
-//! error, as for string venues. The written decimals kept are those of the shortest form
-//! (`30.0` on the wire is kept as `30`).
+//! **Numbers.** Prices, amounts and ids are JSON numbers. simd-json only gives them as
+//! `u64`/`i64`/`f64`, so the parser locates the bytes Deribit wrote for each number in the raw
+//! frame ([`Tv::number_text`]) and parses that text exactly with [`parse_decimal_written`]: no
+//! `f64` is involved, so even 16–18 significant digits stay exact. A value needing more than
+//! [`WIRE_SCALE`] decimals is an error, as for string venues. The written decimals kept are those
+//! of the shortest form (`30.0` on the wire is kept as `30`). Rates (`current_funding`,
+//! `interest`) in plain form are cut as [`rate_at_wire_scale`] cuts text; only a rate written
+//! with an exponent goes through its shortest `f64` text first.
 //!
 //! Allocation: none once warm, except the message text of a [`WireError`].
 
 use std::io::Write;
 
-use simd_json::prelude::*;
-use simd_json::tape::Value;
-
 use crate::bybit::wire::text_id;
 use crate::okx::wire::rate_at_wire_scale;
-use crate::venue::json::{str_field, u64_field, JsonScratch};
+use crate::venue::json::{str_at, u64_at, JsonScratch, Tv};
 use crate::venue::{
     FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX,
     FRAME_TRADES_MAX, WIRE_SCALE,
@@ -72,7 +68,8 @@ impl DeribitParser {
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
         out.clear();
         let mut test_request = false;
-        let result = self.scratch.parse(bytes, |root| parse_message(&root, out, &mut test_request));
+        let result =
+            self.scratch.parse_tape(bytes, |root| parse_message(&root, out, &mut test_request));
         self.test_request = test_request;
         result
     }
@@ -84,20 +81,20 @@ impl DeribitParser {
 }
 
 fn parse_message(
-    v: &Value<'_, '_>,
+    v: &Tv<'_, '_>,
     out: &mut ParsedFrame,
     test_request: &mut bool,
 ) -> Result<(), WireError> {
-    match v.get("method").and_then(|m| m.into_string()) {
+    match v.get("method").and_then(|m| m.as_str()) {
         Some("subscription") => {
             let params = v.get("params").ok_or(WireError::Field { field: "params" })?;
-            let channel = str_field(&params, "channel")?;
+            let channel = str_at(&params, "channel")?;
             let data = params.get("data").ok_or(WireError::Field { field: "data" })?;
             return notification(channel, &data, out);
         }
         Some("heartbeat") => {
             out.kind = FrameKind::Heartbeat;
-            let kind = v.get("params").and_then(|p| p.get("type")).and_then(|t| t.into_string());
+            let kind = v.get("params").and_then(|p| p.get("type")).and_then(|t| t.as_str());
             *test_request = kind == Some("test_request");
             return Ok(());
         }
@@ -105,7 +102,7 @@ fn parse_message(
     }
     if let Some(error) = v.get("error") {
         let code = error.get("code").and_then(|c| c.as_i64()).unwrap_or(0);
-        let message = error.get("message").and_then(|m| m.into_string()).unwrap_or("");
+        let message = error.get("message").and_then(|m| m.as_str()).unwrap_or("");
         return Err(WireError::VenueError(format!("code {code}: {message}")));
     }
     match v.get("result") {
@@ -120,11 +117,7 @@ fn parse_message(
     }
 }
 
-fn notification(
-    channel: &str,
-    data: &Value<'_, '_>,
-    out: &mut ParsedFrame,
-) -> Result<(), WireError> {
+fn notification(channel: &str, data: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     let prefix = channel.split('.').next().unwrap_or("");
     match prefix {
         "book" => book(data, out),
@@ -139,15 +132,15 @@ fn notification(
 
 /// `{type, timestamp, instrument_name, change_id, prev_change_id?, bids, asks}` (§4.4), or a
 /// `public/get_order_book` result / grouped book without `type` (a full snapshot).
-fn book(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    out.kind = match d.get("type").and_then(|t| t.into_string()) {
+fn book(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    out.kind = match d.get("type").and_then(|t| t.as_str()) {
         None | Some("snapshot") => FrameKind::BookSnapshot,
         Some("change") => FrameKind::BookDelta,
         Some(_) => return Err(WireError::Field { field: "type" }),
     };
-    out.symbol = Symbol::new(str_field(d, "instrument_name")?);
-    out.exchange_ts_ms = u64_field(d, "timestamp")?;
-    let change_id = u64_field(d, "change_id")?;
+    out.symbol = Symbol::new(str_at(d, "instrument_name")?);
+    out.exchange_ts_ms = u64_at(d, "timestamp")?;
+    let change_id = u64_at(d, "change_id")?;
     out.ids.first = change_id;
     out.ids.last = change_id;
     out.ids.prev = match d.get("prev_change_id") {
@@ -161,29 +154,30 @@ fn book(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
 
 /// `[["new"|"change"|"delete", price, amount], …]` or `[[price, amount], …]`.
 fn book_levels(
-    v: Option<Value<'_, '_>>,
+    v: Option<Tv<'_, '_>>,
     field: &'static str,
     out: &mut Vec<WireLevel>,
 ) -> Result<(), WireError> {
-    let array = v.and_then(|a| a.as_array()).ok_or(WireError::Field { field })?;
-    if array.len() > FRAME_LEVELS_MAX {
+    let array = v.and_then(|a| a.elements()).ok_or(WireError::Field { field })?;
+    if v.and_then(|a| a.array_len()).unwrap_or(0) > FRAME_LEVELS_MAX {
         return Err(WireError::TooMany { what: "levels", max: FRAME_LEVELS_MAX });
     }
-    for entry in array.iter() {
+    for entry in array {
         out.push(book_entry(&entry, field)?);
     }
     Ok(())
 }
 
-fn book_entry(entry: &Value<'_, '_>, field: &'static str) -> Result<WireLevel, WireError> {
-    let parts = entry.as_array().ok_or(WireError::Field { field })?;
-    let (action, price_at) = match parts.len() {
-        3 => (parts.get(0).and_then(|a| a.into_string()).ok_or(WireError::Field { field })?, 1),
-        2 => ("new", 0),
+fn book_entry(entry: &Tv<'_, '_>, field: &'static str) -> Result<WireLevel, WireError> {
+    let bad = WireError::Field { field };
+    let mut parts = entry.elements().ok_or(WireError::Field { field })?;
+    let action = match entry.array_len() {
+        Some(3) => parts.next().and_then(|a| a.as_str()).ok_or(bad)?,
+        Some(2) => "new",
         _ => return Err(WireError::Field { field }),
     };
-    let price = parts.get(price_at).ok_or(WireError::Field { field })?;
-    let amount = parts.get(price_at + 1).ok_or(WireError::Field { field })?;
+    let price = parts.next().ok_or(WireError::Field { field })?;
+    let amount = parts.next().ok_or(WireError::Field { field })?;
     let (price, price_decimals) = exact_number(&price, field)?;
     let (qty, qty_decimals) = match action {
         "new" | "change" => exact_number(&amount, field)?,
@@ -193,25 +187,38 @@ fn book_entry(entry: &Value<'_, '_>, field: &'static str) -> Result<WireLevel, W
     Ok(WireLevel { price, qty, price_decimals, qty_decimals })
 }
 
-/// A JSON number at [`WIRE_SCALE`] with its (shortest-form) written decimals; see the module
-/// documentation for why this is exact.
+/// A JSON number at [`WIRE_SCALE`], parsed exactly from the bytes Deribit wrote, with the
+/// decimals of its shortest form (see the module documentation).
 ///
 /// # Errors
 /// [`WireError::Field`] if `v` is not a number; [`WireError::Number`] if it needs more than
 /// [`WIRE_SCALE`] decimals or overflows.
-pub fn exact_number(v: &Value<'_, '_>, field: &'static str) -> Result<(i64, u8), WireError> {
-    let overflow = WireError::Number { field, source: FixedError::Overflow };
-    if let Some(integer) = v.as_i64() {
-        return integer.checked_mul(pow10(WIRE_SCALE)).map(|value| (value, 0)).ok_or(overflow);
+pub fn exact_number(v: &Tv<'_, '_>, field: &'static str) -> Result<(i64, u8), WireError> {
+    let text = v.number_text().ok_or(WireError::Field { field })?;
+    let (value, written) = parse_decimal_written(text, WIRE_SCALE)
+        .map_err(|source| WireError::Number { field, source })?;
+    let shortest = if text.iter().any(|b| matches!(b, b'e' | b'E')) {
+        shortest_decimals(value)
+    } else {
+        written - trailing_fraction_zeros(text, written)
+    };
+    Ok((value, shortest))
+}
+
+/// Decimals needed to write `value` (at [`WIRE_SCALE`]) with no trailing fractional zero.
+fn shortest_decimals(value: i64) -> u8 {
+    let mut decimals = WIRE_SCALE;
+    while decimals > 0 && value % pow10(WIRE_SCALE - decimals + 1) == 0 {
+        decimals -= 1;
     }
-    if v.as_u64().is_some() {
-        return Err(overflow); // above i64::MAX
-    }
-    let float = v.as_f64().ok_or(WireError::Field { field })?;
-    let mut text = [0u8; NUMBER_TEXT_BYTES_MAX];
-    let len = shortest_text(float, &mut text).ok_or(overflow)?;
-    parse_decimal_written(&text[..len], WIRE_SCALE)
-        .map_err(|source| WireError::Number { field, source })
+    decimals
+}
+
+/// How many of the last `written` fraction digits of `text` (no exponent) are zeros, counted
+/// from the end (`"30.50"` → 1, `"30.0"` → 1, `"30"` → 0).
+fn trailing_fraction_zeros(text: &[u8], written: u8) -> u8 {
+    let fraction = &text[text.len() - usize::from(written)..];
+    fraction.iter().rev().take_while(|b| **b == b'0').count() as u8
 }
 
 /// Writes the shortest round-trip decimal text of `float` (Rust `Display`: no exponent);
@@ -223,7 +230,7 @@ fn shortest_text(float: f64, out: &mut [u8; NUMBER_TEXT_BYTES_MAX]) -> Option<us
 }
 
 /// An optional number field: absent or `null` is None.
-fn opt_number(v: &Value<'_, '_>, field: &'static str) -> Result<Option<(i64, u8)>, WireError> {
+fn opt_number(v: &Tv<'_, '_>, field: &'static str) -> Result<Option<(i64, u8)>, WireError> {
     match v.get(field) {
         None => Ok(None),
         Some(n) if n.is_null() => Ok(None),
@@ -233,7 +240,7 @@ fn opt_number(v: &Value<'_, '_>, field: &'static str) -> Result<Option<(i64, u8)
 
 /// An optional rate (funding, interest) rounded to [`WIRE_SCALE`] as
 /// [`rate_at_wire_scale`] documents.
-fn opt_rate(v: &Value<'_, '_>, field: &'static str) -> Result<Option<i64>, WireError> {
+fn opt_rate(v: &Tv<'_, '_>, field: &'static str) -> Result<Option<i64>, WireError> {
     let Some(n) = v.get(field).filter(|n| !n.is_null()) else {
         return Ok(None);
     };
@@ -243,6 +250,12 @@ fn opt_rate(v: &Value<'_, '_>, field: &'static str) -> Result<Option<i64>, WireE
             .map(Some)
             .ok_or(WireError::Number { field, source: FixedError::Overflow });
     }
+    let raw = n.number_text().ok_or(WireError::Field { field })?;
+    if !raw.iter().any(|b| matches!(b, b'e' | b'E')) {
+        let text = std::str::from_utf8(raw).map_err(|_| WireError::Field { field })?;
+        return rate_at_wire_scale(text, field).map(Some);
+    }
+    // Exponent form: its shortest plain text, so that the 18-decimal cut applies as to text.
     let float = n.as_f64().ok_or(WireError::Field { field })?;
     let mut text = [0u8; NUMBER_TEXT_BYTES_MAX];
     let len = shortest_text(float, &mut text)
@@ -252,7 +265,7 @@ fn opt_rate(v: &Value<'_, '_>, field: &'static str) -> Result<Option<i64>, WireE
 }
 
 fn opt_level(
-    v: &Value<'_, '_>,
+    v: &Tv<'_, '_>,
     price: &'static str,
     qty: &'static str,
 ) -> Result<WireLevel, WireError> {
@@ -266,14 +279,14 @@ fn opt_level(
     Ok(level)
 }
 
-fn trades(data: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn trades(data: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Trades;
-    let array = data.as_array().ok_or(WireError::Field { field: "data" })?;
-    if array.len() > FRAME_TRADES_MAX {
+    let array = data.elements().ok_or(WireError::Field { field: "data" })?;
+    if data.array_len().unwrap_or(0) > FRAME_TRADES_MAX {
         return Err(WireError::TooMany { what: "trades", max: FRAME_TRADES_MAX });
     }
-    for t in array.iter() {
-        out.symbol = Symbol::new(str_field(&t, "instrument_name")?);
+    for t in array {
+        out.symbol = Symbol::new(str_at(&t, "instrument_name")?);
         let trade = one_trade(&t)?;
         out.exchange_ts_ms = out.exchange_ts_ms.max(trade.ts_ms);
         out.trades.push(trade);
@@ -282,12 +295,12 @@ fn trades(data: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> 
 }
 
 /// `{trade_id, timestamp, price, amount, direction, …}`; `direction` is the taker side (§4.4).
-fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
+fn one_trade(t: &Tv<'_, '_>) -> Result<WireTrade, WireError> {
     let price = t.get("price").ok_or(WireError::Field { field: "price" })?;
     let amount = t.get("amount").ok_or(WireError::Field { field: "amount" })?;
     let (price, price_decimals) = exact_number(&price, "price")?;
     let (qty, qty_decimals) = exact_number(&amount, "amount")?;
-    let aggressor = match str_field(t, "direction")? {
+    let aggressor = match str_at(t, "direction")? {
         "buy" => Some(Side::Buy),
         "sell" => Some(Side::Sell),
         _ => None,
@@ -295,7 +308,7 @@ fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
     let trade_id = match t.get("trade_id") {
         Some(id) => match id.as_u64() {
             Some(number) => number,
-            None => text_id(id.into_string().ok_or(WireError::Field { field: "trade_id" })?),
+            None => text_id(id.as_str().ok_or(WireError::Field { field: "trade_id" })?),
         },
         None => return Err(WireError::Field { field: "trade_id" }),
     };
@@ -306,14 +319,14 @@ fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
         qty_decimals,
         aggressor,
         trade_id,
-        ts_ms: u64_field(t, "timestamp")?,
+        ts_ms: u64_at(t, "timestamp")?,
     })
 }
 
-fn ticker(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn ticker(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
-    out.symbol = Symbol::new(str_field(d, "instrument_name")?);
-    out.exchange_ts_ms = u64_field(d, "timestamp")?;
+    out.symbol = Symbol::new(str_at(d, "instrument_name")?);
+    out.exchange_ts_ms = u64_at(d, "timestamp")?;
     out.mark.mark_price = opt_number(d, "mark_price")?.map(|(value, _)| value);
     out.mark.index_price = opt_number(d, "index_price")?.map(|(value, _)| value);
     out.mark.funding_rate = opt_rate(d, "current_funding")?;
@@ -322,10 +335,10 @@ fn ticker(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     Ok(())
 }
 
-fn quote(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn quote(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Bbo;
-    out.symbol = Symbol::new(str_field(d, "instrument_name")?);
-    out.exchange_ts_ms = u64_field(d, "timestamp")?;
+    out.symbol = Symbol::new(str_at(d, "instrument_name")?);
+    out.exchange_ts_ms = u64_at(d, "timestamp")?;
     out.bbo.bid = opt_level(d, "best_bid_price", "best_bid_amount")?;
     out.bbo.ask = opt_level(d, "best_ask_price", "best_ask_amount")?;
     Ok(())
@@ -333,19 +346,19 @@ fn quote(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
 
 /// `perpetual.{instrument}.{interval}`: `{interest, index_price, timestamp}`; the instrument comes
 /// from the channel name.
-fn perpetual(channel: &str, d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn perpetual(channel: &str, d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
     out.symbol = Symbol::new(channel.split('.').nth(1).unwrap_or(""));
-    out.exchange_ts_ms = u64_field(d, "timestamp")?;
+    out.exchange_ts_ms = u64_at(d, "timestamp")?;
     out.mark.funding_rate = opt_rate(d, "interest")?;
     out.mark.index_price = opt_number(d, "index_price")?.map(|(value, _)| value);
     Ok(())
 }
 
-fn price_index(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn price_index(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
-    out.symbol = Symbol::new(str_field(d, "index_name")?);
-    out.exchange_ts_ms = u64_field(d, "timestamp")?;
+    out.symbol = Symbol::new(str_at(d, "index_name")?);
+    out.exchange_ts_ms = u64_at(d, "timestamp")?;
     out.mark.index_price = opt_number(d, "price")?.map(|(value, _)| value);
     Ok(())
 }
@@ -422,6 +435,29 @@ mod tests {
             r#"{"instrument_name":"X","timestamp":1,"best_bid_price":1e300}"#,
         );
         assert!(matches!(parse(&huge), Err(WireError::Number { .. })));
+    }
+
+    /// §4.1: numbers are read from the bytes Deribit wrote, so values with more significant
+    /// digits than an `f64` holds (16–18) stay exact; the old float round trip rounded them.
+    #[test]
+    fn numbers_beyond_f64_precision_are_exact() {
+        let cases: [(&str, i64, u8); 3] = [
+            ("12345678.12345678", 1_234_567_812_345_678, 8),
+            ("9007199254.7409931", 900_719_925_474_099_310, 7),
+            ("-0.10000000", -10_000_000, 1),
+        ];
+        for (text, value, decimals) in cases {
+            let data = format!(
+                r#"{{"instrument_name":"X","timestamp":1,"best_bid_price":{text},"best_bid_amount":1}}"#
+            );
+            let f = parse(&notification("quote.X", &data)).unwrap();
+            assert_eq!((f.bbo.bid.price, f.bbo.bid.price_decimals), (value, decimals), "{text}");
+        }
+        assert_ne!(
+            ("9007199254.7409931".parse::<f64>().unwrap() * 1e8) as i64,
+            900_719_925_474_099_310,
+            "an f64 cannot hold this value"
+        );
     }
 
     /// Differential: for random numbers of up to 15 significant digits and up to 8 decimals, the

@@ -20,12 +20,9 @@
 //!
 //! Allocation: none once warm, except the message text of a [`WireError`].
 
-use simd_json::prelude::*;
-use simd_json::tape::Value;
-
 use crate::bybit::wire::text_id;
 use crate::venue::json::{
-    decimal_str, i64_field, opt_decimal_field, str_field, string_levels, u64_field, JsonScratch,
+    decimal_str, i64_at, opt_decimal_at, str_at, tv_string_levels, u64_at, JsonScratch, Tv,
 };
 use crate::venue::{
     FrameKind, ParsedFrame, Symbol, WireError, WireLevel, WireTrade, FRAME_LEVELS_MAX,
@@ -59,17 +56,17 @@ impl OkxParser {
             out.kind = FrameKind::Heartbeat;
             return Ok(());
         }
-        self.scratch.parse(bytes, |root| parse_message(&root, out))
+        self.scratch.parse_tape(bytes, |root| parse_message(&root, out))
     }
 }
 
-fn parse_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    if let Some(event) = v.get("event").and_then(|e| e.into_string()) {
+fn parse_message(v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    if let Some(event) = v.get("event").and_then(|e| e.as_str()) {
         return event_message(event, v, out);
     }
     if let Some(arg) = v.get("arg") {
-        let channel = str_field(&arg, "channel")?;
-        if let Some(inst_id) = arg.get("instId").and_then(|i| i.into_string()) {
+        let channel = str_at(&arg, "channel")?;
+        if let Some(inst_id) = arg.get("instId").and_then(|i| i.as_str()) {
             out.symbol = Symbol::new(inst_id);
         }
         return push_message(channel, v, out);
@@ -81,11 +78,11 @@ fn parse_message(v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireErr
 }
 
 /// `{"event":…}` replies (§3.2).
-fn event_message(event: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    let code = v.get("code").and_then(|c| c.into_string()).unwrap_or("0");
+fn event_message(event: &str, v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    let code = v.get("code").and_then(|c| c.as_str()).unwrap_or("0");
     let failed = event == "error" || event == "channel-conn-count-error";
     if failed || (event == "login" && code != "0") {
-        let msg = v.get("msg").and_then(|m| m.into_string()).unwrap_or("");
+        let msg = v.get("msg").and_then(|m| m.as_str()).unwrap_or("");
         return Err(WireError::VenueError(format!("{event} code {code}: {msg}")));
     }
     out.kind = FrameKind::Control;
@@ -94,21 +91,21 @@ fn event_message(event: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Resul
 
 /// REST `{"code":"0","msg":"","data":[…]}` (§3.5): errors are typed, bodies are not used here
 /// (the REST book has no `seqId` and cannot seed the WS sync).
-fn rest_message(v: &Value<'_, '_>) -> Result<(), WireError> {
-    let code = v.get("code").and_then(|c| c.into_string()).unwrap_or("");
+fn rest_message(v: &Tv<'_, '_>) -> Result<(), WireError> {
+    let code = v.get("code").and_then(|c| c.as_str()).unwrap_or("");
     if code == "0" {
         return Ok(());
     }
-    let msg = v.get("msg").and_then(|m| m.into_string()).unwrap_or("");
+    let msg = v.get("msg").and_then(|m| m.as_str()).unwrap_or("");
     Err(WireError::VenueError(format!("code {code}: {msg}")))
 }
 
-fn push_message(channel: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
-    let data =
-        v.get("data").and_then(|d| d.as_array()).ok_or(WireError::Field { field: "data" })?;
+fn push_message(channel: &str, v: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+    let data = v.get("data").filter(|d| d.array_len().is_some());
+    let data = data.ok_or(WireError::Field { field: "data" })?;
     match channel {
         "books" | "books-l2-tbt" | "books50-l2-tbt" => {
-            let action = str_field(v, "action")?;
+            let action = str_at(v, "action")?;
             books(action, &only_entry(&data)?, out)
         }
         "books5" => books("snapshot", &only_entry(&data)?, out),
@@ -121,27 +118,27 @@ fn push_message(channel: &str, v: &Value<'_, '_>, out: &mut ParsedFrame) -> Resu
 }
 
 /// The single element of a book/ticker push (OKX sends one per message for these channels).
-fn only_entry<'t, 'i>(data: &simd_json::tape::Array<'t, 'i>) -> Result<Value<'t, 'i>, WireError> {
-    if data.len() > 1 {
+fn only_entry<'t, 'i>(data: &Tv<'t, 'i>) -> Result<Tv<'t, 'i>, WireError> {
+    if data.array_len().unwrap_or(0) > 1 {
         return Err(WireError::TooMany { what: "data entries", max: 1 });
     }
-    data.get(0).ok_or(WireError::Field { field: "data" })
+    data.get_idx(0).ok_or(WireError::Field { field: "data" })
 }
 
 /// `books*` entry `{asks, bids, ts, checksum, prevSeqId, seqId}` (§3.3).
-fn books(action: &str, d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn books(action: &str, d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = match action {
         "snapshot" => FrameKind::BookSnapshot,
         "update" => FrameKind::BookDelta,
         _ => return Err(WireError::Field { field: "action" }),
     };
-    out.exchange_ts_ms = u64_field(d, "ts")?;
-    if let Some(inst_id) = d.get("instId").and_then(|i| i.into_string()) {
+    out.exchange_ts_ms = u64_at(d, "ts")?;
+    if let Some(inst_id) = d.get("instId").and_then(|i| i.as_str()) {
         out.symbol = Symbol::new(inst_id);
     }
     let seq_id = seq_id(d)?;
     let prev_seq_id = match d.get("prevSeqId") {
-        Some(_) => i64_field(d, "prevSeqId")?,
+        Some(_) => i64_at(d, "prevSeqId")?,
         None if out.kind == FrameKind::BookSnapshot => SNAPSHOT_PREV_SEQ_ID,
         None => return Err(WireError::Field { field: "prevSeqId" }),
     };
@@ -149,8 +146,8 @@ fn books(action: &str, d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), W
     out.ids.last = seq_id;
     out.ids.prev = Some(prev_seq_id);
     out.ids.checksum = d.get("checksum").and_then(|c| c.as_i64()).unwrap_or(0);
-    string_levels(d.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
-    string_levels(d.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)?;
+    tv_string_levels(d.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
+    tv_string_levels(d.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)?;
     let empty = out.bids.is_empty() && out.asks.is_empty();
     if out.kind == FrameKind::BookDelta && empty && i64::try_from(seq_id) == Ok(prev_seq_id) {
         out.kind = FrameKind::Heartbeat; // §3.3: the ~60 s keep-alive update
@@ -160,30 +157,30 @@ fn books(action: &str, d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), W
 
 /// `seqId`, which is never negative (§3.3: "smallest possible seqId otherwise is 0"); 0 when
 /// absent (`books5` may omit it).
-fn seq_id(d: &Value<'_, '_>) -> Result<u64, WireError> {
+fn seq_id(d: &Tv<'_, '_>) -> Result<u64, WireError> {
     match d.get("seqId") {
         None => Ok(0),
-        Some(_) => u64_field(d, "seqId"),
+        Some(_) => u64_at(d, "seqId"),
     }
 }
 
-fn bbo_tbt(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn bbo_tbt(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Bbo;
-    out.exchange_ts_ms = u64_field(d, "ts")?;
+    out.exchange_ts_ms = u64_at(d, "ts")?;
     let seq_id = seq_id(d)?;
     out.ids.first = seq_id;
     out.ids.last = seq_id;
-    string_levels(d.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
-    string_levels(d.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)?;
+    tv_string_levels(d.get("bids"), "bids", &mut out.bids, FRAME_LEVELS_MAX)?;
+    tv_string_levels(d.get("asks"), "asks", &mut out.asks, FRAME_LEVELS_MAX)?;
     out.bbo.bid = out.bids.first().copied().unwrap_or_default();
     out.bbo.ask = out.asks.first().copied().unwrap_or_default();
     Ok(())
 }
 
-fn ticker(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn ticker(d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Bbo;
-    out.exchange_ts_ms = u64_field(d, "ts")?;
-    out.symbol = Symbol::new(str_field(d, "instId")?);
+    out.exchange_ts_ms = u64_at(d, "ts")?;
+    out.symbol = Symbol::new(str_at(d, "instId")?);
     out.bbo.bid = opt_level(d, "bidPx", "bidSz")?;
     out.bbo.ask = opt_level(d, "askPx", "askSz")?;
     Ok(())
@@ -191,27 +188,28 @@ fn ticker(d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
 
 /// A level from two optional decimal-string fields; absent or empty parts stay 0.
 fn opt_level(
-    v: &Value<'_, '_>,
+    v: &Tv<'_, '_>,
     price: &'static str,
     qty: &'static str,
 ) -> Result<WireLevel, WireError> {
     let mut level = WireLevel::default();
-    if let Some(text) = v.get(price).and_then(|p| p.into_string()).filter(|t| !t.is_empty()) {
+    if let Some(text) = v.get(price).and_then(|p| p.as_str()).filter(|t| !t.is_empty()) {
         (level.price, level.price_decimals) = decimal_str(text, price)?;
     }
-    if let Some(text) = v.get(qty).and_then(|q| q.into_string()).filter(|t| !t.is_empty()) {
+    if let Some(text) = v.get(qty).and_then(|q| q.as_str()).filter(|t| !t.is_empty()) {
         (level.qty, level.qty_decimals) = decimal_str(text, qty)?;
     }
     Ok(level)
 }
 
-fn trades(data: &simd_json::tape::Array<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn trades(data: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::Trades;
-    if data.len() > FRAME_TRADES_MAX {
+    let entries = data.elements().ok_or(WireError::Field { field: "data" })?;
+    if data.array_len().unwrap_or(0) > FRAME_TRADES_MAX {
         return Err(WireError::TooMany { what: "trades", max: FRAME_TRADES_MAX });
     }
-    for t in data.iter() {
-        out.symbol = Symbol::new(str_field(&t, "instId")?);
+    for t in entries {
+        out.symbol = Symbol::new(str_at(&t, "instId")?);
         let trade = one_trade(&t)?;
         out.exchange_ts_ms = out.exchange_ts_ms.max(trade.ts_ms);
         out.trades.push(trade);
@@ -220,10 +218,10 @@ fn trades(data: &simd_json::tape::Array<'_, '_>, out: &mut ParsedFrame) -> Resul
 }
 
 /// `{"instId","tradeId","px","sz","side","ts",…}`; `side` is the taker side (§3.4).
-fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
-    let (price, price_decimals) = decimal_str(str_field(t, "px")?, "px")?;
-    let (qty, qty_decimals) = decimal_str(str_field(t, "sz")?, "sz")?;
-    let aggressor = match str_field(t, "side")? {
+fn one_trade(t: &Tv<'_, '_>) -> Result<WireTrade, WireError> {
+    let (price, price_decimals) = decimal_str(str_at(t, "px")?, "px")?;
+    let (qty, qty_decimals) = decimal_str(str_at(t, "sz")?, "sz")?;
+    let aggressor = match str_at(t, "side")? {
         "buy" => Some(Side::Buy),
         "sell" => Some(Side::Sell),
         _ => None,
@@ -234,25 +232,25 @@ fn one_trade(t: &Value<'_, '_>) -> Result<WireTrade, WireError> {
         price_decimals,
         qty_decimals,
         aggressor,
-        trade_id: text_id(str_field(t, "tradeId")?),
-        ts_ms: u64_field(t, "ts")?,
+        trade_id: text_id(str_at(t, "tradeId")?),
+        ts_ms: u64_at(t, "ts")?,
     })
 }
 
-fn mark(channel: &str, d: &Value<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
+fn mark(channel: &str, d: &Tv<'_, '_>, out: &mut ParsedFrame) -> Result<(), WireError> {
     out.kind = FrameKind::MarkFunding;
-    out.exchange_ts_ms = u64_field(d, "ts")?;
-    out.symbol = Symbol::new(str_field(d, "instId")?);
+    out.exchange_ts_ms = u64_at(d, "ts")?;
+    out.symbol = Symbol::new(str_at(d, "instId")?);
     match channel {
-        "mark-price" => out.mark.mark_price = opt_decimal_field(d, "markPx")?,
-        "index-tickers" => out.mark.index_price = opt_decimal_field(d, "idxPx")?,
+        "mark-price" => out.mark.mark_price = opt_decimal_at(d, "markPx")?,
+        "index-tickers" => out.mark.index_price = opt_decimal_at(d, "idxPx")?,
         _ => {
-            out.mark.funding_rate = match d.get("fundingRate").and_then(|r| r.into_string()) {
+            out.mark.funding_rate = match d.get("fundingRate").and_then(|r| r.as_str()) {
                 None | Some("") => None,
                 Some(text) => Some(rate_at_wire_scale(text, "fundingRate")?),
             };
             out.mark.next_funding_ms = d.get("fundingTime").and_then(|t| {
-                t.as_u64().or_else(|| t.into_string().and_then(|s| s.parse::<u64>().ok()))
+                t.as_u64().or_else(|| t.as_str().and_then(|s| s.parse::<u64>().ok()))
             });
         }
     }
