@@ -278,6 +278,16 @@ fn binance_normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
 /// # Errors
 /// The simulator or gateway could not start.
 pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, String> {
+    wire_to_book_rows(args, tsc_hz).map(|mut rows| rows.swap_remove(0))
+}
+
+/// Wire-to-book latency, then the same samples split at the moment the hot thread popped the
+/// batch: `…/to-pop` (gateway parse + publish + ring hop) and `…/hot-apply` (book apply of the
+/// popped messages up to the update's batch end). The split shows which side a tail comes from.
+///
+/// # Errors
+/// The simulator or gateway could not start.
+pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRow>, String> {
     let available = hedger_ipc::runtime::available_cores();
     let cpus = match args.cpus.as_slice() {
         [a, b] => [*a, *b],
@@ -314,17 +324,20 @@ pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, St
     let hot_stop = Arc::clone(&stop);
     let hot = spawn_pinned(cpus[1], move || {
         let mut books = HotBooks::new(2, 4096);
-        let mut samples: Vec<u64> = Vec::with_capacity(1 << 20);
+        // (wire-to-book, wire-to-pop) per update, preallocated: no allocation while measuring.
+        let mut samples: Vec<(u64, u64)> = Vec::with_capacity(1 << 20);
         let warm_until = Instant::now() + Duration::from_millis(500);
         let end = Instant::now() + Duration::from_secs(seconds) + Duration::from_millis(500);
         let mut batch = [Msg::EMPTY; 256];
         while Instant::now() < end {
             let n = rx.pop_into(&mut batch);
+            let popped = now_tsc();
             for msg in &batch[..n] {
                 if let BookUpdate::BatchEnd { .. } = books.apply(msg) {
                     let now = now_tsc();
                     if Instant::now() > warm_until && samples.len() < samples.capacity() {
-                        samples.push(now.saturating_sub(msg.recv_tsc));
+                        let total = now.saturating_sub(msg.recv_tsc);
+                        samples.push((total, popped.saturating_sub(msg.recv_tsc).min(total)));
                     }
                 }
             }
@@ -332,14 +345,24 @@ pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, St
         hot_stop.store(true, Ordering::Relaxed);
         samples
     });
-    let samples = hot.join().map_err(|_| "hot thread panicked".to_string())?;
+    let split = hot.join().map_err(|_| "hot thread panicked".to_string())?;
     stop.store(true, Ordering::Relaxed);
     let _ = gateway_thread.join();
     let _ = std::fs::remove_file(&tel_path);
     drop(sim);
-    let mut row = row_from("wire-to-book/binance-usdm".into(), &samples, tsc_hz, None);
-    row.msgs_per_s = (samples.len() as f64 / seconds as f64).round();
-    Ok(row)
+    let name = "wire-to-book/binance-usdm";
+    let total: Vec<u64> = split.iter().map(|s| s.0).collect();
+    let to_pop: Vec<u64> = split.iter().map(|s| s.1).collect();
+    let apply: Vec<u64> = split.iter().map(|s| s.0 - s.1).collect();
+    let mut rows = vec![
+        row_from(name.into(), &total, tsc_hz, None),
+        row_from(format!("{name}/to-pop"), &to_pop, tsc_hz, None),
+        row_from(format!("{name}/hot-apply"), &apply, tsc_hz, None),
+    ];
+    for row in &mut rows {
+        row.msgs_per_s = (total.len() as f64 / seconds as f64).round();
+    }
+    Ok(rows)
 }
 
 /// Runs `hedger bench feed`.
@@ -349,7 +372,7 @@ pub fn wire_to_book_row(args: &FeedBenchArgs, tsc_hz: u64) -> Result<FeedRow, St
 pub fn run(args: &FeedBenchArgs) -> Result<(), String> {
     let tsc_hz = calibrate_tsc_hz(Duration::from_millis(50));
     let mut rows = normalise_rows(args.passes.max(1), tsc_hz);
-    rows.push(wire_to_book_row(args, tsc_hz)?);
+    rows.extend(wire_to_book_rows(args, tsc_hz)?);
     for row in &rows {
         if args.json {
             println!("{}", serde_json::to_string(row).unwrap_or_default());
