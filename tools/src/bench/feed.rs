@@ -67,6 +67,16 @@ pub struct FeedRow {
     pub bytes_per_msg: Option<u64>,
 }
 
+/// A decimal string as a JSON number the way Deribit writes one: trailing fraction zeros
+/// dropped (`"10.500"` → `10.5`, `"10.000"` → `10`), an integer left whole (`"10"` → `10`).
+fn json_number(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
 /// 256 distinct depth updates with 20 bids and 20 asks in `venue`'s wire format.
 pub fn depth_messages(venue: ReplayVenue) -> Vec<Vec<u8>> {
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
@@ -102,7 +112,7 @@ pub fn depth_messages(venue: ReplayVenue) -> Vec<Vec<u8>> {
                     format!(r#"{{"arg":{{"channel":"books","instId":"ETH-USDT-SWAP"}},"action":"update","data":[{{"asks":[{}],"bids":[{}],"ts":"1597026383085","checksum":0,"prevSeqId":{},"seqId":{seq}}}]}}"#, f(&asks), f(&bids), seq - 1)
                 }
                 ReplayVenue::Deribit => {
-                    let f = |l: &[(String, String)]| l.iter().map(|(p, q)| format!("[\"change\",{p},{}]", q.trim_end_matches('0').trim_end_matches('.'))).collect::<Vec<_>>().join(",");
+                    let f = |l: &[(String, String)]| l.iter().map(|(p, q)| format!("[\"change\",{p},{}]", json_number(q))).collect::<Vec<_>>().join(",");
                     format!(r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"book.ETH-PERPETUAL.100ms","data":{{"type":"change","timestamp":1554373962454,"prev_change_id":{},"instrument_name":"ETH-PERPETUAL","change_id":{seq},"bids":[{}],"asks":[{}]}}}}}}"#, seq - 1, f(&bids), f(&asks))
                 }
             };
