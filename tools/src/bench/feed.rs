@@ -50,6 +50,9 @@ pub struct FeedBenchArgs {
     /// The two CPUs for wire-to-book (gateway, hot) [default: the first two].
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<usize>,
+    /// CPU of the simulator thread for wire-to-book [default: the gateway's CPU].
+    #[arg(long)]
+    pub sim_cpu: Option<usize>,
 }
 
 /// One output row.
@@ -309,7 +312,7 @@ pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRo
     let sim = BinanceSim::start(BinanceSimConfig {
         tls: false,
         tick_interval_ms: args.tick_interval_ms,
-        pin_cpu: Some(cpus[0]),
+        pin_cpu: Some(args.sim_cpu.unwrap_or(cpus[0])),
         ..BinanceSimConfig::default()
     })
     .map_err(|e| e.to_string())?;
