@@ -179,13 +179,7 @@ impl HotAgent {
         };
         let status =
             GatewayStatus { state, reason_code, reason_count: self.mid_guard.refusals(), detail };
-        let origin = Origin {
-            venue: msg.venue,
-            instrument: msg.instrument,
-            exchange_ts_ns: msg.exchange_ts_ns,
-            recv_tsc: msg.recv_tsc,
-        };
-        self.emit(Msg::new(origin, Body::GatewayStatus(status)));
+        self.emit(Msg::new(msg.origin(), Body::GatewayStatus(status)));
     }
 
     /// Adds the oracle rings and the per-asset limits (asset id = index); allocated here.
@@ -270,13 +264,7 @@ impl HotAgent {
             reason_count: self.table.rejects()[reason as usize],
             detail: u64::from(msg.kind),
         };
-        let origin = Origin {
-            venue: msg.venue,
-            instrument: msg.instrument,
-            exchange_ts_ns: msg.exchange_ts_ns,
-            recv_tsc: msg.recv_tsc,
-        };
-        self.emit(Msg::new(origin, Body::GatewayStatus(status)));
+        self.emit(Msg::new(msg.origin(), Body::GatewayStatus(status)));
     }
 }
 

@@ -35,9 +35,6 @@ pub const VENUES: [(&str, &str, u32); 4] = [
     ("deribit", "deribit->hot", 112),
 ];
 
-/// First instrument id given to Binance symbols (kept for callers of the one-venue layout).
-pub const VENUE_INSTRUMENT_BASE: u32 = VENUES[0].2;
-
 /// `[venues]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,9 +59,6 @@ pub struct VenuesConfig {
     #[serde(default)]
     pub deribit: Option<VenueConfig>,
 }
-
-/// The old name of [`VenueConfig`].
-pub type BinanceVenueConfig = VenueConfig;
 
 /// `[venues.<venue>]`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

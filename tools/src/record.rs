@@ -18,7 +18,7 @@ use fastwebsockets::{Frame, OpCode, Payload};
 use hedger_gateways::venue::stream_session::StreamProtocol;
 use hedger_gateways::venue::{ParsedFrame, Symbol};
 use hedger_gateways::ws::http::{http_get, ws_connect};
-use hedger_gateways::ws::{poll_once, tls_config, with_timeout, Endpoint, TransportError};
+use hedger_gateways::ws::{spin_until_ready, tls_config, with_timeout, Endpoint, TransportError};
 use hedger_ipc::clock::{unix_ms, unix_ns};
 use hedger_ipc::journal::{JournalError, JournalWriter, Record};
 
@@ -119,14 +119,7 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
     append(&mut journal, &mut report, KIND_META, 0, meta.to_string().into_bytes())?;
     if let Some(rest_url) = &args.rest_url {
         let fetch = record_instruments(args, rest_url, &tls, &mut journal, &mut report);
-        let mut fetch = std::pin::pin!(fetch);
-        loop {
-            if let std::task::Poll::Ready(done) = poll_once(fetch.as_mut()) {
-                done?;
-                break;
-            }
-            std::thread::yield_now();
-        }
+        spin_until_ready(std::pin::pin!(fetch))?;
     }
     let deadline = args.duration_s.map(|s| Instant::now() + Duration::from_secs(s));
     let outcome = {
@@ -149,12 +142,7 @@ pub fn record(args: &RecordArgs, stop: &AtomicBool) -> Result<RecordReport, Reco
                 Box::pin(stream_session(protocol, args, &tls, journal, report, stop, deadline))
             }
         };
-        loop {
-            if let std::task::Poll::Ready(outcome) = poll_once(future.as_mut()) {
-                break outcome;
-            }
-            std::thread::yield_now();
-        }
+        spin_until_ready(future.as_mut())
     };
     journal.sync()?;
     outcome.map(|()| report)

@@ -179,10 +179,6 @@ fn levels_json(levels: &[WireLevel]) -> Value {
         .collect()
 }
 
-fn reason_name(code: u32) -> &'static str {
-    reason::name(code)
-}
-
 fn state_name(state: BookState) -> &'static str {
     match state {
         BookState::Syncing => "syncing",
@@ -339,11 +335,11 @@ impl Replay {
             }
             KeeperEvent::Invalidated { reason_code, expected, got } => {
                 json!({"event":"book_invalid",
-                "symbol":symbol,"reason":reason_name(reason_code),"expected":expected,"got":got,"seq":ids.last})
+                "symbol":symbol,"reason":reason::name(reason_code),"expected":expected,"got":got,"seq":ids.last})
             }
             KeeperEvent::Quarantined { reason_code } => {
                 json!({"event":"book_quarantined","symbol":symbol,
-                "reason":reason_name(reason_code),"seq":ids.last})
+                "reason":reason::name(reason_code),"seq":ids.last})
             }
             KeeperEvent::NotBook => return Vec::new(),
         };

@@ -32,6 +32,17 @@ pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut cx)
 }
 
+/// Drives a future to completion on this thread, yielding between polls (for one-off sequences
+/// outside a gateway loop, such as `hedger record`'s instruments fetch).
+pub fn spin_until_ready<F: Future + ?Sized>(mut future: Pin<&mut F>) -> F::Output {
+    loop {
+        if let Poll::Ready(out) = poll_once(future.as_mut()) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// A future that completes at `deadline` (busy-poll timer; no reactor needed).
 pub struct SleepUntil(pub Instant);
 

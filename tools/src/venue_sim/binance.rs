@@ -15,7 +15,7 @@ use hedger_core::msg::Side;
 use tokio::sync::broadcast;
 
 use super::server::{bind, serve, tls_acceptor, SimThread, SimVenue, WsOut};
-use super::{generate_cert, Faults};
+use super::{generate_cert, BookFate, Faults};
 
 /// Wire scale of the simulated book (same as the gateways' parse scale).
 const SCALE: u8 = 8;
@@ -427,46 +427,14 @@ async fn generate(
             let messages = lock(&market).step(symbol, now_ms);
             for out in messages {
                 let out = Arc::new(out);
-                if out.is_book && !book_faults(&faults, &market, &feed, &out, &mut held) {
+                if out.is_book
+                    && faults.book_fate(|| lock(&market).next(), &feed, &out, &mut held)
+                        != BookFate::Send
+                {
                     continue;
                 }
                 let _ = feed.send(out);
             }
         }
     }
-}
-
-/// Applies the book-update faults; returns whether `out` should be sent now.
-fn book_faults(
-    faults: &Faults,
-    market: &Mutex<Market>,
-    feed: &broadcast::Sender<Arc<WsOut>>,
-    out: &Arc<WsOut>,
-    held: &mut Option<Arc<WsOut>>,
-) -> bool {
-    if let Some(previous) = held.take() {
-        if previous.stream != out.stream {
-            *held = Some(previous);
-            return true;
-        }
-        // Reorder: the held update of this stream goes out after the next one.
-        let _ = feed.send(Arc::clone(out));
-        let _ = feed.send(previous);
-        return false;
-    }
-    if Faults::take(&faults.gap_next) {
-        return false;
-    }
-    let drop_ppm = faults.drop_ppm.load(Ordering::Acquire);
-    if drop_ppm > 0 && (lock(market).next() % 1_000_000) < u64::from(drop_ppm) {
-        return false;
-    }
-    if Faults::take(&faults.reorder_next) {
-        *held = Some(Arc::clone(out));
-        return false;
-    }
-    if Faults::take(&faults.duplicate_next) {
-        let _ = feed.send(Arc::clone(out));
-    }
-    true
 }

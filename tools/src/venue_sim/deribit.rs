@@ -13,6 +13,9 @@ use hedger_core::msg::Side;
 use super::bybit::book_levels;
 use super::pubsub::{ClientAction, Levels, PubSubSim, PubSubSimConfig, SymbolState, VenueFormat};
 
+/// Deribit's REST base path (the instruments endpoint lives under it).
+pub const REST_BASE_PATH: &str = "/api/v2";
+
 const SCALE: u8 = 8;
 
 /// Deribit's message shapes. `heartbeat_scale_ms`: milliseconds per heartbeat "second" (1000 on
@@ -58,7 +61,7 @@ impl VenueFormat for DeribitFormat {
     }
 
     fn rest_base_path(&self) -> &'static str {
-        "/api/v2"
+        REST_BASE_PATH
     }
 
     fn ws_path(&self) -> &'static str {

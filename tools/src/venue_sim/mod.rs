@@ -16,6 +16,9 @@ pub mod replay;
 pub mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
 
 /// Fault knobs, settable while the simulator runs (tests flip them; the CLI sets rates).
 #[derive(Debug, Default)]
@@ -49,6 +52,58 @@ impl Faults {
     pub fn take(counter: &AtomicU32) -> bool {
         counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
     }
+
+    /// Applies the book-update knobs (gap, drop, reorder, duplicate) to `out`, which the caller
+    /// sends only on [`BookFate::Send`]. A held (reordered) update goes out right after the next
+    /// update of its own stream; `next_random` is drawn only when the drop rate is non-zero.
+    pub fn book_fate<T: StreamKeyed>(
+        &self,
+        next_random: impl FnOnce() -> u64,
+        feed: &broadcast::Sender<Arc<T>>,
+        out: &Arc<T>,
+        held: &mut Option<Arc<T>>,
+    ) -> BookFate {
+        if let Some(previous) = held.take() {
+            if previous.stream_key() != out.stream_key() {
+                *held = Some(previous);
+                return BookFate::Send;
+            }
+            let _ = feed.send(Arc::clone(out));
+            let _ = feed.send(previous);
+            return BookFate::Consumed;
+        }
+        if Faults::take(&self.gap_next) {
+            return BookFate::Gap;
+        }
+        let drop_ppm = self.drop_ppm.load(Ordering::Acquire);
+        if drop_ppm > 0 && next_random() % 1_000_000 < u64::from(drop_ppm) {
+            return BookFate::Consumed;
+        }
+        if Faults::take(&self.reorder_next) {
+            *held = Some(Arc::clone(out));
+            return BookFate::Consumed;
+        }
+        if Faults::take(&self.duplicate_next) {
+            let _ = feed.send(Arc::clone(out));
+        }
+        BookFate::Send
+    }
+}
+
+/// A simulator message that belongs to one book stream (reorders swap only within a stream).
+pub trait StreamKeyed {
+    fn stream_key(&self) -> &str;
+}
+
+/// What [`Faults::book_fate`] decided for one book update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookFate {
+    /// Send it now.
+    Send,
+    /// Skipped by the gap knob (its id is lost: the client must see a gap).
+    Gap,
+    /// Dropped, held back for a reorder, or already sent (behind a held one).
+    Consumed,
 }
 
 /// A self-signed certificate for `127.0.0.1` and `localhost`.

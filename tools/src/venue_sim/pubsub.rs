@@ -25,7 +25,7 @@ use super::instruments::{grid, instruments_body, BYBIT_GRID};
 use super::server::{
     accept_stream, bind, json_head, read_head, tls_acceptor, upgrade_head, IoStream, SimThread,
 };
-use super::{generate_cert, Faults};
+use super::{generate_cert, BookFate, Faults, StreamKeyed};
 use hedger_core::ids::VenueId;
 use hedger_gateways::ws::http::header;
 
@@ -49,6 +49,12 @@ pub struct SubOut {
     /// snapshot, which always goes out.
     pub seq: u64,
     pub is_book: bool,
+}
+
+impl StreamKeyed for SubOut {
+    fn stream_key(&self) -> &str {
+        &self.topic
+    }
 }
 
 /// What a client message asks for.
@@ -427,8 +433,21 @@ async fn generate(shared: Arc<Shared>, feed: broadcast::Sender<Arc<SubOut>>, cfg
             }
             for out in step(&shared, symbol) {
                 let out = Arc::new(out);
-                if out.is_book && !book_faults(&shared, &feed, &out, &mut held) {
-                    continue;
+                if out.is_book {
+                    let fate = shared.faults.book_fate(
+                        || lock(&shared.market).next(),
+                        &feed,
+                        &out,
+                        &mut held,
+                    );
+                    if fate == BookFate::Gap {
+                        let symbol = shared.format.book_symbol(&out.topic).unwrap_or_default();
+                        *shared.last_gap.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some((symbol.to_string(), out.seq));
+                    }
+                    if fate != BookFate::Send {
+                        continue;
+                    }
                 }
                 let _ = feed.send(out);
             }
@@ -474,43 +493,6 @@ fn step(shared: &Shared, symbol: &str) -> Vec<SubOut> {
         out.push(SubOut { topic, text, seq: 0, is_book: false });
     }
     out
-}
-
-/// Applies the book faults; returns whether `out` should be sent now.
-fn book_faults(
-    shared: &Shared,
-    feed: &broadcast::Sender<Arc<SubOut>>,
-    out: &Arc<SubOut>,
-    held: &mut Option<Arc<SubOut>>,
-) -> bool {
-    let faults = &shared.faults;
-    if let Some(previous) = held.take() {
-        if previous.topic != out.topic {
-            *held = Some(previous);
-            return true;
-        }
-        // Reorder: the held update goes out after the next one of its topic.
-        let _ = feed.send(Arc::clone(out));
-        let _ = feed.send(previous);
-        return false;
-    }
-    if Faults::take(&faults.gap_next) {
-        let symbol = shared.format.book_symbol(&out.topic).unwrap_or_default().to_string();
-        *shared.last_gap.lock().unwrap_or_else(|e| e.into_inner()) = Some((symbol, out.seq));
-        return false;
-    }
-    let drop_ppm = faults.drop_ppm.load(Ordering::Acquire);
-    if drop_ppm > 0 && (lock(&shared.market).next() % 1_000_000) < u64::from(drop_ppm) {
-        return false;
-    }
-    if Faults::take(&faults.reorder_next) {
-        *held = Some(Arc::clone(out));
-        return false;
-    }
-    if Faults::take(&faults.duplicate_next) {
-        let _ = feed.send(Arc::clone(out));
-    }
-    true
 }
 
 async fn serve(

@@ -188,7 +188,7 @@ impl ReplaySim {
 
 fn rest_base_path(venue: ReplayVenue) -> &'static str {
     if venue == ReplayVenue::Deribit {
-        "/api/v2"
+        super::deribit::REST_BASE_PATH
     } else {
         ""
     }

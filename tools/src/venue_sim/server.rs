@@ -24,6 +24,12 @@ pub struct WsOut {
     pub is_book: bool,
 }
 
+impl super::StreamKeyed for WsOut {
+    fn stream_key(&self) -> &str {
+        &self.stream
+    }
+}
+
 /// What a venue simulator serves.
 pub trait SimVenue: Send + Sync + 'static {
     /// Answers a REST GET: status and JSON body.
