@@ -55,41 +55,59 @@ pub enum FixedError {
 /// As [`parse_decimal`].
 #[inline]
 pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedError> {
+    match parse_decimal_simple(text, scale) {
+        Some(read) => Ok(read),
+        None => parse_decimal(text, scale).map(|value| (value, written_decimals(text))),
+    }
+}
+
+/// The fast path of [`parse_decimal_written`]: `[-]digits[.digits]` with at most 18 digits and
+/// at most `scale` of them after the point; `None` for anything else (including overflow), which
+/// [`parse_decimal_written`] then reads or rejects with a typed error.
+///
+/// Two tight digit loops (integer part, then the fraction after one '.'): each byte costs one
+/// test and one multiply-add, with no per-digit bookkeeping. Returning an `Option` keeps the
+/// result in registers when inlined into a level loop.
+#[inline(always)]
+pub fn parse_decimal_simple(text: &[u8], scale: u8) -> Option<(i64, u8)> {
     let scale = scale.min(DECIMALS_MAX);
     let (negative, body) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         _ => (false, text),
     };
-    // One pass: every byte is a digit except at most one '.', whose index is remembered; the
-    // fraction length follows from it, so the loop carries no per-digit counters.
+    let n = body.len();
     let mut value: u64 = 0;
-    let mut point = usize::MAX;
-    let mut shape_ok = true;
-    for (at, &c) in body.iter().enumerate() {
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-        } else if c == b'.' && point == usize::MAX {
-            point = at;
-        } else {
-            shape_ok = false;
+    let mut at = 0;
+    while at < n {
+        let d = body[at].wrapping_sub(b'0');
+        if d > 9 {
             break;
         }
+        // Wrapping is harmless: more than 18 digits is refused below.
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
     }
-    let (digits, frac_digits) = match point {
-        usize::MAX => (body.len(), 0),
-        at => (body.len() - 1, body.len() - at - 1),
-    };
-    let simple = shape_ok && digits > 0 && digits <= 18 && frac_digits <= usize::from(scale);
-    if !simple {
-        let value = parse_decimal(text, scale)?;
-        return Ok((value, written_decimals(text)));
+    let int_digits = at;
+    let mut frac_digits = 0;
+    if at < n && body[at] == b'.' {
+        at += 1;
+        let frac_start = at;
+        while at < n {
+            let d = body[at].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        frac_digits = at - frac_start;
     }
-    let scaled = i64::try_from(value)
-        .ok()
-        .and_then(|v| v.checked_mul(pow10(scale - frac_digits as u8)))
-        .ok_or(FixedError::Overflow)?;
-    Ok((if negative { -scaled } else { scaled }, frac_digits as u8))
+    let digits = int_digits + frac_digits;
+    if at != n || digits == 0 || digits > 18 || frac_digits > usize::from(scale) {
+        return None;
+    }
+    let scaled = i64::try_from(value).ok()?.checked_mul(pow10(scale - frac_digits as u8))?;
+    Some((if negative { -scaled } else { scaled }, frac_digits as u8))
 }
 
 /// Parses `[-]digits[.digits][e[+-]digits]` into an integer at `scale` decimals.

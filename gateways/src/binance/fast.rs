@@ -79,33 +79,44 @@ impl<'a> Cursor<'a> {
     /// `None` for anything else (sign, exponent, too many digits): the general path decides.
     #[inline(always)]
     fn decimal(&mut self) -> Option<(i64, u8)> {
+        // Two tight digit loops (integer part, fraction after one '.'), then the closing quote:
+        // one test and one multiply-add per byte. Wrapping is harmless: > 18 digits is refused.
+        let bytes = self.bytes;
+        let mut at = self.at;
         let mut value: u64 = 0;
-        let mut digits = 0u32;
-        let mut frac_digits = 0u32;
-        let mut seen_point = false;
-        loop {
-            let c = *self.bytes.get(self.at)?;
-            self.at += 1;
+        while let Some(&c) = bytes.get(at) {
             let d = c.wrapping_sub(b'0');
-            if d <= 9 {
-                value = value * 10 + u64::from(d);
-                digits += 1;
-                frac_digits += u32::from(seen_point);
-                if digits > 18 {
-                    return None;
-                }
-            } else if c == b'.' && !seen_point {
-                seen_point = true;
-            } else if c == b'"' {
+            if d > 9 {
                 break;
-            } else {
-                return None;
             }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
         }
-        if digits == 0 || frac_digits > u32::from(WIRE_SCALE) {
+        let int_digits = at - self.at;
+        let mut frac_digits = 0;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let frac_start = at;
+            while let Some(&c) = bytes.get(at) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+                at += 1;
+            }
+            frac_digits = at - frac_start;
+        }
+        let digits = int_digits + frac_digits;
+        if bytes.get(at) != Some(&b'"')
+            || digits == 0
+            || digits > 18
+            || frac_digits > usize::from(WIRE_SCALE)
+        {
             return None;
         }
-        let scaled = (value as i64).checked_mul(POW10[frac_digits as usize])?;
+        self.at = at + 1;
+        let scaled = (value as i64).checked_mul(POW10[frac_digits])?;
         Some((scaled, frac_digits as u8))
     }
 

@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use hedger_core::fixed::parse_decimal_written;
+use hedger_core::fixed::{parse_decimal_simple, parse_decimal_written};
 use simd_json::prelude::*;
 use simd_json::tape::{Node, Tape, Value};
 use simd_json::{Buffers, StaticNode};
@@ -363,25 +363,47 @@ pub fn tv_str<'i>(v: Option<Tv<'_, 'i>>, field: &'static str) -> Result<&'i str,
     v.and_then(|v| v.as_str()).ok_or(WireError::Field { field })
 }
 
-/// Reads `[["price","qty",…], …]` into `out` (extra strings per level are ignored), refusing
+/// Reads `[["price","qty",…], …]` into `out` (extra values per level are ignored), refusing
 /// more than `max` levels.
+///
+/// Walks the tape nodes directly: a level is an array header followed by its first two
+/// elements, and its node count says where the next level starts, so each level costs one
+/// slice pattern and two decimal parses.
 pub fn tv_string_levels(
     v: Option<Tv<'_, '_>>,
     field: &'static str,
     out: &mut Vec<WireLevel>,
     max: usize,
 ) -> Result<(), WireError> {
-    let levels = v.and_then(|a| a.elements()).ok_or(WireError::Field { field })?;
-    if levels.left > max {
+    let v = v.ok_or(WireError::Field { field })?;
+    let Node::Array { len, .. } = v.node() else { return Err(WireError::Field { field }) };
+    if len > max {
         return Err(WireError::TooMany { what: "levels", max });
     }
-    for level in levels {
-        let mut parts = level.elements().ok_or(WireError::Field { field })?;
-        let price = parts.next().and_then(|p| p.as_str()).ok_or(WireError::Field { field })?;
-        let qty = parts.next().and_then(|q| q.as_str()).ok_or(WireError::Field { field })?;
-        let (price, price_decimals) = decimal_str(price, field)?;
-        let (qty, qty_decimals) = decimal_str(qty, field)?;
+    out.reserve(len);
+    let mut at = v.at + 1;
+    for _ in 0..len {
+        let Some([Node::Array { len: parts, count }, Node::String(price), Node::String(qty)]) =
+            v.tape.get(at..at + 3)
+        else {
+            return Err(WireError::Field { field });
+        };
+        if *parts < 2 {
+            return Err(WireError::Field { field });
+        }
+        let (Some((price, price_decimals)), Some((qty, qty_decimals))) = (
+            parse_decimal_simple(price.as_bytes(), WIRE_SCALE),
+            parse_decimal_simple(qty.as_bytes(), WIRE_SCALE),
+        ) else {
+            // An unusual shape: the exact reader decides, with a typed error if it must.
+            let (price, price_decimals) = decimal_str(price, field)?;
+            let (qty, qty_decimals) = decimal_str(qty, field)?;
+            out.push(WireLevel { price, qty, price_decimals, qty_decimals });
+            at += count + 1;
+            continue;
+        };
         out.push(WireLevel { price, qty, price_decimals, qty_decimals });
+        at += count + 1;
     }
     Ok(())
 }
@@ -514,6 +536,35 @@ mod tests {
             string_levels(v.get("b"), "b", &mut levels, 1)
         });
         assert_eq!(err, Err(WireError::TooMany { what: "levels", max: 1 }));
+    }
+
+    /// Level decimals are exact, also for escaped strings and shapes off the fast path, and a
+    /// malformed level is a typed error.
+    #[test]
+    fn level_decimals_exact_on_and_off_the_fast_path() {
+        let mut scratch = JsonScratch::new(1024);
+        let frame = br#"{"b":[["3492.25","7.450"],["\u0033491.5","0\u002e5"],["12345678.1234567","0.000",9],["-0.5","1.5e1"]]}"#;
+        let mut levels = Vec::new();
+        scratch.parse_tape(frame, |v| tv_string_levels(v.get("b"), "b", &mut levels, 10)).unwrap();
+        let read: Vec<(i64, u8, i64, u8)> =
+            levels.iter().map(|l| (l.price, l.price_decimals, l.qty, l.qty_decimals)).collect();
+        assert_eq!(
+            read,
+            vec![
+                (349_225_000_000, 2, 745_000_000, 3),
+                (349_150_000_000, 1, 50_000_000, 1),
+                (1_234_567_812_345_670, 7, 0, 3),
+                (-50_000_000, 1, 1_500_000_000, 1),
+            ]
+        );
+        let err = scratch.parse_tape(br#"{"b":[["1.2.3","1"],["1","2"]]}"#, |v| {
+            tv_string_levels(v.get("b"), "b", &mut levels, 10)
+        });
+        assert!(matches!(err, Err(WireError::Number { field: "b", .. })));
+        let err = scratch.parse_tape(br#"{"b":[["1"],["1","2"]]}"#, |v| {
+            tv_string_levels(v.get("b"), "b", &mut levels, 10)
+        });
+        assert_eq!(err, Err(WireError::Field { field: "b" }));
     }
 
     /// The tape walk reads the same fields as the `Value` API, and `number_text` finds the bytes
