@@ -24,11 +24,14 @@ use crate::telemetry::{RingConsumerStats, RingProducerStats, TelemetryError, Tel
 
 /// A message type that carries a hop timestamp for the ring to fill in.
 pub trait HopStamped: Copy + Send + 'static {
+    /// A value to write into every slot once when the ring is made (see [`ring_sampled`]).
+    const FILLER: Self;
     fn hop_tsc(&self) -> u64;
     fn set_hop_tsc(&mut self, tsc: u64);
 }
 
 impl HopStamped for Msg {
+    const FILLER: Msg = Msg::EMPTY;
     #[inline(always)]
     fn hop_tsc(&self) -> u64 {
         self.hop_tsc
@@ -108,7 +111,16 @@ pub fn ring_sampled<T: HopStamped>(
     let hop_sample_mask = hop_sample_every.max(1).next_power_of_two() - 1;
     let (producer_stats, consumer_stats) =
         telemetry.register_ring(name, capacity, std::mem::size_of::<T>())?;
-    let (inner_producer, inner_consumer) = RingBuffer::new(capacity);
+    let (mut inner_producer, mut inner_consumer) = RingBuffer::new(capacity);
+    // Write every slot once now: the buffer is lazily mapped memory (a 64 Ki-message ring is
+    // 4 MiB), and without this its first lap takes a page fault every 64 messages on the hot
+    // path (measured: wire-to-book p99 ~7 µs with a cold 64 Ki ring, ~3 µs with a 4 Ki one).
+    if let Ok(chunk) = inner_producer.write_chunk_uninit(capacity) {
+        chunk.fill_from_iter(std::iter::repeat(T::FILLER));
+    }
+    if let Ok(chunk) = inner_consumer.read_chunk(capacity) {
+        chunk.commit_all();
+    }
     let producer = RingProducer {
         inner: inner_producer,
         hop_sample_mask,

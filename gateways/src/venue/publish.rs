@@ -21,7 +21,7 @@ use hedger_core::msg::{
 };
 use hedger_ipc::RingProducer;
 
-use super::{reason, FrameKind, KeeperEvent, ParsedFrame};
+use super::{reason, FrameKind, KeeperEvent, ParsedFrame, FRAME_LEVELS_MAX};
 use crate::ws::YieldNow;
 
 /// Counters a test or the cold thread can read while a session runs.
@@ -79,7 +79,9 @@ impl Publisher {
         stats: Arc<SessionStats>,
         levels_max: usize,
     ) -> Publisher {
-        Publisher { out, venue, stats, batch: Vec::with_capacity(2 * levels_max + 1) }
+        // Room for a full book or a full delta frame, so neither allocates after start-up.
+        let batch_max = (2 * levels_max + 1).max(2 * FRAME_LEVELS_MAX);
+        Publisher { out, venue, stats, batch: Vec::with_capacity(batch_max) }
     }
 
     pub fn stats(&self) -> &SessionStats {
@@ -146,18 +148,22 @@ impl Publisher {
         self.status(origin, SourceState::Up, 0, seq).await;
     }
 
+    /// A delta frame's levels go out as one ring write: the consumer sees the whole batch at
+    /// once (one tail update, not one per level, so the two cores do not trade the ring's cache
+    /// lines level by level while the hot thread is already popping).
     async fn frame_levels(&mut self, frame: &ParsedFrame, origin: Origin) {
         let total = frame.bids.len() + frame.asks.len();
         let (seq, seq_prev) = (frame.ids.last, frame.ids.prev.unwrap_or(0).max(0) as u64);
-        let mut sent = 0usize;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
         for (side, levels) in [(Side::Buy, &frame.bids), (Side::Sell, &frame.asks)] {
             for level in levels.iter() {
-                let flags = if sent + 1 == total { FLAG_BATCH_END } else { 0 };
-                let msg = delta(origin, side, level.price, level.qty, seq, seq_prev, flags);
-                self.send(msg).await;
-                sent += 1;
+                let flags = if batch.len() + 1 == total { FLAG_BATCH_END } else { 0 };
+                batch.push(delta(origin, side, level.price, level.qty, seq, seq_prev, flags));
             }
         }
+        self.send_all(&batch).await;
+        self.batch = batch;
     }
 
     /// Publishes a non-book frame (BBO, trades, mark/index/funding); others are ignored.

@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use hedger_core::books::{BookUpdate, HotBooks};
@@ -26,6 +26,7 @@ use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
 use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use hedger_ipc::HopStamped;
 use serde::{Deserialize, Serialize};
 
 use super::pin::spawn_pinned;
@@ -68,6 +69,36 @@ pub struct FeedRow {
     pub samples: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_per_msg: Option<u64>,
+    /// Samples left out of this row, counted (`…/no-hot-stall`: those overlapping a stall).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_samples: Option<u64>,
+}
+
+/// A gap in the hot loop longer than this (plus a per-message allowance) is a stall of its
+/// vCPU: the idle loop iteration itself takes about 0.1 µs.
+const STALL_NS: u64 = 1_000;
+
+/// One wire-to-book sample, TSC stamps: frame read by the gateway, its batch pushed to the
+/// ring, popped by the hot thread, applied to the hot book.
+#[derive(Clone, Copy)]
+struct Sample {
+    recv: u64,
+    pushed: u64,
+    popped: u64,
+    applied: u64,
+}
+
+/// Pushes while there is preallocated room (measurement never allocates).
+fn push_bounded<T>(v: &mut Vec<T>, item: T) {
+    if v.len() < v.capacity() {
+        v.push(item);
+    }
+}
+
+/// Whether `[from, to]` overlaps any of the time-ordered, disjoint `stalls`.
+fn overlaps_stall(stalls: &[(u64, u64)], from: u64, to: u64) -> bool {
+    let first_ending_after = stalls.partition_point(|&(_, end)| end <= from);
+    stalls.get(first_ending_after).is_some_and(|&(start, _)| start < to)
 }
 
 /// A decimal string as a JSON number the way Deribit writes one: trailing fraction zeros
@@ -215,6 +246,7 @@ fn row_from(
         msgs_per_s: if mean_ns == 0 { 0.0 } else { (1e9 / mean_ns as f64).round() },
         samples: samples_ticks.len() as u64,
         bytes_per_msg,
+        excluded_samples: None,
     }
 }
 
@@ -321,7 +353,9 @@ pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRo
     let tel = TelemetryFile::create(&tel_path, TelemetryLimits::default(), "bench-feed", tsc_hz, 0)
         .map_err(|e| e.to_string())?;
     let (tx, mut rx) =
-        hedger_ipc::ring::<Msg>(&tel, "binance->hot", 65_536).map_err(|e| e.to_string())?;
+        // Every message carries its push stamp, so each sample also splits at the publish.
+        hedger_ipc::ring_sampled::<Msg>(&tel, "binance->hot", 65_536, 1)
+            .map_err(|e| e.to_string())?;
     let symbols =
         vec![("BTCUSDT".to_string(), InstrumentId(0)), ("ETHUSDT".to_string(), InstrumentId(1))];
     let cfg = BinanceSessionConfig::new(&sim.ws_url(), &sim.rest_url(), symbols);
@@ -335,46 +369,90 @@ pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRo
     });
     let seconds = args.wire_seconds.max(1);
     let hot_stop = Arc::clone(&stop);
+    let stall_ticks = tsc_hz.saturating_mul(STALL_NS) / 1_000_000_000;
     let hot = spawn_pinned(cpus[1], move || {
         let mut books = HotBooks::new(2, 4096);
-        // (wire-to-book, wire-to-pop) per update, preallocated: no allocation while measuring.
-        let mut samples: Vec<(u64, u64)> = Vec::with_capacity(1 << 20);
-        let warm_until = Instant::now() + Duration::from_millis(500);
-        let end = Instant::now() + Duration::from_secs(seconds) + Duration::from_millis(500);
+        // (recv_tsc, pushed, popped, applied) per update, and the hot thread's own stalls,
+        // preallocated: no allocation while measuring.
+        let mut samples: Vec<Sample> = Vec::with_capacity(1 << 20);
+        let mut stalls: Vec<(u64, u64)> = Vec::with_capacity(1 << 18);
+        // Deadlines on the TSC: the loop reads no wall clock (as the runtime's poll loop).
+        let start = now_tsc();
+        let warm_until = start + tsc_hz / 2;
+        let end = warm_until + seconds * tsc_hz;
         let mut batch = [Msg::EMPTY; 256];
-        while Instant::now() < end {
+        let (mut previous_end, mut previous_n) = (start, 0usize);
+        loop {
             let n = rx.pop_into(&mut batch);
             let popped = now_tsc();
+            if popped > end {
+                break;
+            }
+            let measuring = popped > warm_until;
+            // Between the last iteration's end and this pop the loop reads one clock, copies `n`
+            // messages and records the hop stamps of the previous pop (telemetry flush): a gap
+            // longer than that, with 62 ns a message to spare, means the vCPU was not running.
+            let pop_allowance = stall_ticks + (n + previous_n) as u64 * stall_ticks / 16;
+            if measuring && popped.saturating_sub(previous_end) > pop_allowance {
+                push_bounded(&mut stalls, (previous_end, popped));
+            }
+            previous_n = n;
             for msg in &batch[..n] {
                 if let BookUpdate::BatchEnd { .. } = books.apply(msg) {
-                    let now = now_tsc();
-                    if Instant::now() > warm_until && samples.len() < samples.capacity() {
-                        let total = now.saturating_sub(msg.recv_tsc);
-                        samples.push((total, popped.saturating_sub(msg.recv_tsc).min(total)));
+                    if measuring {
+                        let applied = now_tsc();
+                        let sample =
+                            Sample { recv: msg.recv_tsc, pushed: msg.hop_tsc(), popped, applied };
+                        push_bounded(&mut samples, sample);
                     }
                 }
             }
+            // Applying takes ~60 ns a message (hot-apply row); allow 250 ns each on top of the
+            // threshold, so a slow apply of ours is never taken for a stall.
+            let applied = now_tsc();
+            if measuring
+                && applied.saturating_sub(popped) > stall_ticks + n as u64 * stall_ticks / 4
+            {
+                push_bounded(&mut stalls, (popped, applied));
+            }
+            previous_end = applied;
         }
         hot_stop.store(true, Ordering::Relaxed);
-        samples
+        (samples, stalls)
     });
-    let split = hot.join().map_err(|_| "hot thread panicked".to_string())?;
+    let (samples, stalls) = hot.join().map_err(|_| "hot thread panicked".to_string())?;
     stop.store(true, Ordering::Relaxed);
     let _ = gateway_thread.join();
     let _ = std::fs::remove_file(&tel_path);
     drop(sim);
+    let total: Vec<u64> = samples.iter().map(|s| s.applied.saturating_sub(s.recv)).collect();
+    let to_pop: Vec<u64> = samples.iter().map(|s| s.popped.saturating_sub(s.recv)).collect();
+    let apply: Vec<u64> = samples.iter().map(|s| s.applied.saturating_sub(s.popped)).collect();
+    let gateway: Vec<u64> = samples.iter().map(|s| s.pushed.saturating_sub(s.recv)).collect();
+    let hop: Vec<u64> = samples.iter().map(|s| s.popped.saturating_sub(s.pushed)).collect();
+    let clean: Vec<u64> = samples
+        .iter()
+        .filter(|s| !overlaps_stall(&stalls, s.recv, s.applied))
+        .map(|s| s.applied.saturating_sub(s.recv))
+        .collect();
+    let excluded = (samples.len() - clean.len()) as u64;
+    let stall_ticks_seen: Vec<u64> = stalls.iter().map(|&(a, b)| b - a).collect();
     let name = "wire-to-book/binance-usdm";
-    let total: Vec<u64> = split.iter().map(|s| s.0).collect();
-    let to_pop: Vec<u64> = split.iter().map(|s| s.1).collect();
-    let apply: Vec<u64> = split.iter().map(|s| s.0 - s.1).collect();
     let mut rows = vec![
         row_from(name.into(), &total, tsc_hz, None),
         row_from(format!("{name}/to-pop"), &to_pop, tsc_hz, None),
         row_from(format!("{name}/hot-apply"), &apply, tsc_hz, None),
+        row_from(format!("{name}/no-hot-stall"), &clean, tsc_hz, None),
+        row_from(format!("{name}/gateway"), &gateway, tsc_hz, None),
+        row_from(format!("{name}/hop"), &hop, tsc_hz, None),
     ];
     for row in &mut rows {
         row.msgs_per_s = (total.len() as f64 / seconds as f64).round();
     }
+    rows[3].excluded_samples = Some(excluded);
+    let mut stall_row = row_from("hot-cpu-stalls".into(), &stall_ticks_seen, tsc_hz, None);
+    stall_row.msgs_per_s = (stalls.len() as f64 / seconds as f64).round();
+    rows.push(stall_row);
     Ok(rows)
 }
 
@@ -402,6 +480,19 @@ pub fn run(args: &FeedBenchArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_overlapping_a_stall_are_found() {
+        let stalls = [(100, 200), (500, 520)];
+        assert!(overlaps_stall(&stalls, 150, 160), "inside");
+        assert!(overlaps_stall(&stalls, 50, 101), "ends inside");
+        assert!(overlaps_stall(&stalls, 199, 300), "starts inside");
+        assert!(overlaps_stall(&stalls, 0, 1_000), "spans both");
+        assert!(!overlaps_stall(&stalls, 200, 500), "between, touching");
+        assert!(!overlaps_stall(&stalls, 0, 100), "before");
+        assert!(!overlaps_stall(&stalls, 521, 600), "after");
+        assert!(!overlaps_stall(&[], 0, 600), "no stalls");
+    }
 
     #[test]
     fn generated_depth_messages_parse_to_twenty_levels_per_side_on_every_venue() {
