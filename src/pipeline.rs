@@ -37,7 +37,7 @@ use hedger_gateways::synthetic::{SyntheticFeed, INSTRUMENTS_MAX};
 use hedger_gateways::venue::publish::SessionStats;
 use hedger_ipc::clock::{calibrate_tsc_hz, unix_ms};
 use hedger_ipc::runtime::{Agent, Runtime};
-use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+use hedger_ipc::telemetry::{TelemetryCounter, TelemetryError, TelemetryFile, TelemetryLimits};
 use hedger_ipc::{ring, RingConsumer, RingProducer};
 
 use crate::config::AppConfig;
@@ -350,7 +350,14 @@ pub struct ColdAgent {
     venue_statuses: u64,
     /// Venue gateways' counters, logged with every "pipeline alive" line.
     gateway_stats: Vec<(&'static str, Arc<SessionStats>)>,
+    /// The same counters' telemetry copies (`<venue>.<counter>`, in `SessionStats::named`
+    /// order per gateway), refreshed every [`COUNTERS_EVERY`] for `hedger inspect`.
+    gateway_counters: Vec<Vec<TelemetryCounter>>,
+    last_counters: Instant,
 }
+
+/// How often the cold thread copies gateway counters into the telemetry file.
+const COUNTERS_EVERY: Duration = Duration::from_millis(200);
 
 impl ColdAgent {
     pub fn new(events: RingConsumer<Msg>, log_every: Duration) -> ColdAgent {
@@ -369,6 +376,8 @@ impl ColdAgent {
             venue_mid_statuses: 0,
             venue_statuses: 0,
             gateway_stats: Vec::new(),
+            gateway_counters: Vec::new(),
+            last_counters: Instant::now(),
         }
     }
 
@@ -376,6 +385,37 @@ impl ColdAgent {
     pub fn with_gateway_stats(mut self, stats: Vec<(&'static str, Arc<SessionStats>)>) -> Self {
         self.gateway_stats = stats;
         self
+    }
+
+    /// Also keeps the gateways' counters in `telemetry` as `<venue>.<counter>`, so that
+    /// `hedger inspect` shows gaps, reconnects and errors per venue.
+    ///
+    /// # Errors
+    /// The telemetry file has no counter slots left.
+    pub fn with_telemetry_counters(
+        mut self,
+        telemetry: &Arc<TelemetryFile>,
+    ) -> Result<Self, TelemetryError> {
+        let mut all = Vec::with_capacity(self.gateway_stats.len());
+        for (venue, stats) in &self.gateway_stats {
+            let mut counters = Vec::with_capacity(stats.named().len());
+            for (name, _) in stats.named() {
+                counters.push(telemetry.register_counter(&format!("{venue}.{name}"))?);
+            }
+            all.push(counters);
+        }
+        self.gateway_counters = all;
+        self.publish_counters();
+        Ok(self)
+    }
+
+    fn publish_counters(&mut self) {
+        self.last_counters = Instant::now();
+        for ((_, stats), counters) in self.gateway_stats.iter().zip(&self.gateway_counters) {
+            for ((_, value), counter) in stats.named().iter().zip(counters) {
+                counter.store(value.load(std::sync::atomic::Ordering::Acquire));
+            }
+        }
     }
 
     fn log_gateways(&self) {
@@ -552,11 +592,15 @@ impl Agent for ColdAgent {
             );
             self.log_gateways();
         }
+        if !self.gateway_counters.is_empty() && self.last_counters.elapsed() >= COUNTERS_EVERY {
+            self.publish_counters();
+        }
         count
     }
 
     fn on_stop(&mut self) {
         while self.do_work() > 0 {}
+        self.publish_counters();
         tracing::info!(
             hot_processed = self.hot_processed,
             statuses = self.statuses,
@@ -656,8 +700,9 @@ pub fn start(
         chain_node = parts.node;
     }
     let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
-    let cold =
-        ColdAgent::new(event_rx, Duration::from_secs(5)).with_gateway_stats(venues.stats.clone());
+    let cold = ColdAgent::new(event_rx, Duration::from_secs(5))
+        .with_gateway_stats(venues.stats.clone())
+        .with_telemetry_counters(&telemetry)?;
     runtime.spawn(&thread("cold")?, vec![Box::new(cold)])?;
     let mut inputs = vec![feed_rx];
     inputs.extend(venues.rings);

@@ -151,6 +151,20 @@ fn inspect_sees_counters_grow_then_reports_a_killed_process_stale() {
         assert_eq!(t["cpu"], t["core"], "thread not on its configured core: {t}");
         assert!(t["loops_per_s"].as_f64().unwrap() > 0.0, "{t}");
     }
+    // Every venue gateway's counters are in the telemetry file: each has connected and taken
+    // frames, and none has seen a parse error on the simulators' well-formed feeds.
+    let counter = |report: &Value, name: &str| {
+        report["counters"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == name))
+            .and_then(|c| c["value"].as_u64())
+            .unwrap_or_else(|| panic!("no counter {name}: {}", report["counters"]))
+    };
+    for venue in ["binance_usdm", "bybit", "okx", "deribit"] {
+        assert!(counter(&report, &format!("{venue}.connects")) >= 1, "{venue} never connected");
+        assert!(counter(&report, &format!("{venue}.frames")) > 0, "{venue} took no frames");
+        assert_eq!(counter(&report, &format!("{venue}.parse_errors")), 0, "{venue}");
+    }
 
     let watch = watch_frames(&pid, run_dir, 2);
     assert!(watch.contains("feed->hot") && watch.contains("THREAD"), "{watch}");

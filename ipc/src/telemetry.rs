@@ -6,12 +6,12 @@
 //! `Release` store; readers use `Acquire` loads and may see a record mid-update across fields,
 //! never a torn word. Nothing here takes a lock or allocates after [`TelemetryFile::create`].
 //!
-//! # Layout, version 1 (all integers little-endian, offsets in bytes)
+//! # Layout, version 2 (all integers little-endian, offsets in bytes)
 //!
 //! ```text
 //! header (512 bytes at offset 0)
 //!   0  magic            [u8; 8] = "HEDGRTEL"
-//!   8  layout_version   u32     = 1
+//!   8  layout_version   u32     = 2 (readers also take 1: the same without counters)
 //!  12  header_bytes     u32     = 512
 //!  16  pid              u32
 //!  20  state            u32     0 starting, 1 running, 2 stopped (clean exit)
@@ -30,6 +30,10 @@
 //!  92  hist_sub_bucket_bits u32 = hist::SUB_BUCKET_BITS
 //!  96  file_bytes       u64
 //! 104  profile          [u8; 32] NUL-padded UTF-8
+//! 136  counters_max     u32
+//! 140  counter_record_bytes u32 = 64
+//! 144  counters_offset  u64
+//! 152  counter_count    u32
 //!
 //! ring record (4096 bytes each, at rings_offset + i * 4096)
 //!   0  name [u8; 48] NUL-padded    48 capacity u64    56 msg_bytes u32
@@ -42,6 +46,10 @@
 //!      1 spin-yield, 2 park)       40 tid u32    44 cpu_last u32 (sched_getcpu, u32::MAX unknown)
 //! 128  runtime line: loops u64, work_loops u64, work_items u64, state u32 (0 new, 1 running,
 //!      2 stopped, 3 panicked)
+//!
+//! counter record (64 bytes each, at counters_offset + i * 64): named values such as a venue
+//! gateway's gaps and reconnects, each with one writer
+//!   0  name [u8; 48] NUL-padded    56 value u64
 //! ```
 //!
 //! Producer and consumer counters sit on separate 128-byte lines so the two ends of a ring never
@@ -59,10 +67,13 @@ use crate::hist;
 /// File magic.
 pub const MAGIC: [u8; 8] = *b"HEDGRTEL";
 /// Layout version this build writes and reads.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
+/// The previous layout, still readable (it has no counter table).
+const LAYOUT_VERSION_NO_COUNTERS: u32 = 1;
 pub const HEADER_BYTES: usize = 512;
 pub const RING_RECORD_BYTES: usize = 4096;
 pub const THREAD_RECORD_BYTES: usize = 256;
+pub const COUNTER_RECORD_BYTES: usize = 64;
 pub const NAME_BYTES_MAX: usize = 47;
 const THREAD_NAME_BYTES_MAX: usize = 31;
 const PROFILE_BYTES_MAX: usize = 31;
@@ -103,11 +114,12 @@ pub enum TelemetryError {
 pub struct TelemetryLimits {
     pub rings_max: u32,
     pub threads_max: u32,
+    pub counters_max: u32,
 }
 
 impl Default for TelemetryLimits {
     fn default() -> Self {
-        TelemetryLimits { rings_max: 64, threads_max: 32 }
+        TelemetryLimits { rings_max: 64, threads_max: 32, counters_max: 256 }
     }
 }
 
@@ -143,8 +155,12 @@ fn threads_offset(limits: TelemetryLimits) -> usize {
     HEADER_BYTES + limits.rings_max as usize * RING_RECORD_BYTES
 }
 
-fn file_bytes(limits: TelemetryLimits) -> usize {
+fn counters_offset(limits: TelemetryLimits) -> usize {
     threads_offset(limits) + limits.threads_max as usize * THREAD_RECORD_BYTES
+}
+
+fn file_bytes(limits: TelemetryLimits) -> usize {
+    counters_offset(limits) + limits.counters_max as usize * COUNTER_RECORD_BYTES
 }
 
 fn put_name(dst: &mut [u8], name: &str, max: usize) {
@@ -201,6 +217,9 @@ impl TelemetryFile {
         h[92..96].copy_from_slice(&hist::SUB_BUCKET_BITS.to_le_bytes());
         h[96..104].copy_from_slice(&(bytes as u64).to_le_bytes());
         put_name(&mut h[104..136], profile, PROFILE_BYTES_MAX);
+        h[136..140].copy_from_slice(&limits.counters_max.to_le_bytes());
+        h[140..144].copy_from_slice(&(COUNTER_RECORD_BYTES as u32).to_le_bytes());
+        h[144..152].copy_from_slice(&(counters_offset(limits) as u64).to_le_bytes());
         let base = map.as_mut_ptr();
         let len = map.len();
         Ok(Arc::new(TelemetryFile {
@@ -304,6 +323,24 @@ impl TelemetryFile {
         self.u32_at(base + 44).store(u32::MAX, Ordering::Relaxed);
         self.u32_at(84).store(index + 1, Ordering::Release);
         Ok(ThreadStats { file: Arc::clone(self), base })
+    }
+
+    /// Registers a named counter (start-up work) and returns its writer handle.
+    ///
+    /// # Errors
+    /// [`TelemetryError::Full`] when every counter slot is taken.
+    pub fn register_counter(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<TelemetryCounter, TelemetryError> {
+        let _guard = self.register_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let index = self.claim(152, self.limits.counters_max, "counter")?;
+        let base = counters_offset(self.limits) + index as usize * COUNTER_RECORD_BYTES;
+        let mut name_bytes = [0u8; 48];
+        put_name(&mut name_bytes, name, NAME_BYTES_MAX);
+        self.write_bytes(base, &name_bytes);
+        self.u32_at(152).store(index + 1, Ordering::Release);
+        Ok(TelemetryCounter { file: Arc::clone(self), offset: base + 56 })
     }
 
     fn write_bytes(&self, offset: usize, bytes: &[u8]) {
@@ -410,6 +447,25 @@ impl ThreadStats {
     }
 }
 
+/// A named counter's writer (one per counter; the value is whatever its owner last stored).
+pub struct TelemetryCounter {
+    file: Arc<TelemetryFile>,
+    offset: usize,
+}
+
+impl TelemetryCounter {
+    pub fn store(&self, value: u64) {
+        self.file.u64_at(self.offset).store(value, Ordering::Release);
+    }
+}
+
+/// One counter as read from a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterRecord {
+    pub name: String,
+    pub value: u64,
+}
+
 /// One ring as read from a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RingRecord {
@@ -458,6 +514,7 @@ pub struct TelemetrySnapshot {
     pub profile: String,
     pub rings: Vec<RingRecord>,
     pub threads: Vec<ThreadRecord>,
+    pub counters: Vec<CounterRecord>,
 }
 
 /// A read-only mapping of another process's telemetry file.
@@ -494,7 +551,7 @@ impl TelemetryReader {
             return Err(TelemetryError::Magic { path });
         }
         let version = self.word32(8);
-        if version != LAYOUT_VERSION {
+        if version != LAYOUT_VERSION && version != LAYOUT_VERSION_NO_COUNTERS {
             return Err(TelemetryError::Version { path, found: version });
         }
         let truncated = |needed_bytes| TelemetryError::Truncated {
@@ -505,12 +562,16 @@ impl TelemetryReader {
         if len < HEADER_BYTES {
             return Err(truncated(HEADER_BYTES));
         }
-        let limits = TelemetryLimits { rings_max: self.word32(48), threads_max: self.word32(64) };
+        let limits = self.limits();
         let needed = file_bytes(limits);
+        let counters_ok = version == LAYOUT_VERSION_NO_COUNTERS
+            || (self.word32(140) as usize == COUNTER_RECORD_BYTES
+                && self.word64(144) as usize == counters_offset(limits));
         let layout_ok = self.word32(52) as usize == RING_RECORD_BYTES
             && self.word32(68) as usize == THREAD_RECORD_BYTES
             && self.word32(88) as usize == hist::BUCKETS
-            && self.word64(72) as usize == threads_offset(limits);
+            && self.word64(72) as usize == threads_offset(limits)
+            && counters_ok;
         if !layout_ok {
             return Err(TelemetryError::Version { path, found: version });
         }
@@ -523,6 +584,12 @@ impl TelemetryReader {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The table sizes in the header (a version-1 file has no counters).
+    fn limits(&self) -> TelemetryLimits {
+        let counters_max = if self.word32(8) == LAYOUT_VERSION { self.word32(136) } else { 0 };
+        TelemetryLimits { rings_max: self.word32(48), threads_max: self.word32(64), counters_max }
     }
 
     fn word64(&self, offset: usize) -> u64 {
@@ -553,6 +620,10 @@ impl TelemetryReader {
         let ring_count = self.word32(80).min(rings_max);
         let thread_count = self.word32(84).min(threads_max);
         let threads_base = self.word64(72) as usize;
+        let limits = self.limits();
+        let counter_count =
+            if limits.counters_max == 0 { 0 } else { self.word32(152).min(limits.counters_max) };
+        let counters_base = counters_offset(limits);
         TelemetrySnapshot {
             pid: self.word32(16),
             state: self.word32(20),
@@ -565,6 +636,12 @@ impl TelemetryReader {
                 .collect(),
             threads: (0..thread_count as usize)
                 .map(|i| self.thread(threads_base + i * THREAD_RECORD_BYTES))
+                .collect(),
+            counters: (0..counter_count as usize)
+                .map(|i| {
+                    let base = counters_base + i * COUNTER_RECORD_BYTES;
+                    CounterRecord { name: self.name(base, 48), value: self.word64(base + 56) }
+                })
                 .collect(),
         }
     }
@@ -631,7 +708,7 @@ mod tests {
     #[test]
     fn written_counters_read_back_through_a_separate_mapping() {
         let (_dir, path) = temp_file("t.tel");
-        let limits = TelemetryLimits { rings_max: 2, threads_max: 1 };
+        let limits = TelemetryLimits { rings_max: 2, threads_max: 1, counters_max: 2 };
         let file = TelemetryFile::create(&path, limits, "compact", 2_600_000_000, 1_234).unwrap();
         let (producer, consumer) = file.register_ring("feed->hot", 1024, 64).unwrap();
         producer.store(10, 2);
@@ -642,6 +719,14 @@ mod tests {
         thread.store_loops(1_000, 400, 7);
         thread.store_placement(4242, Some(1));
         thread.set_state(THREAD_RUNNING);
+        let gaps = file.register_counter("bybit.gaps").unwrap();
+        gaps.store(3);
+        gaps.store(4);
+        file.register_counter("bybit.connects").unwrap().store(1);
+        assert!(matches!(
+            file.register_counter("full"),
+            Err(TelemetryError::Full { what: "counter", max: 2 })
+        ));
         file.set_state(STATE_RUNNING);
         file.heartbeat(5_678);
 
@@ -661,12 +746,30 @@ mod tests {
         assert_eq!((t.name.as_str(), t.core, t.policy, t.tid), ("hot", Some(1), 1, 4242));
         assert_eq!((t.loops, t.work_loops, t.work_items, t.state), (1_000, 400, 7, 1));
         assert_eq!(t.cpu_last, Some(1));
+        let counters: Vec<(&str, u64)> =
+            snap.counters.iter().map(|c| (c.name.as_str(), c.value)).collect();
+        assert_eq!(counters, vec![("bybit.gaps", 4), ("bybit.connects", 1)]);
+    }
+
+    /// A file of the previous layout (no counter table) still reads, with no counters.
+    #[test]
+    fn version_one_files_read_without_counters() {
+        let (_dir, path) = temp_file("v1.tel");
+        let limits = TelemetryLimits { rings_max: 1, threads_max: 1, counters_max: 0 };
+        let file = TelemetryFile::create(&path, limits, "old", 1, 0).unwrap();
+        file.register_ring("a", 2, 64).unwrap().0.store(5, 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        bytes[136..156].fill(0);
+        std::fs::write(&path, &bytes).unwrap();
+        let snap = TelemetryReader::open(&path).unwrap().snapshot();
+        assert_eq!((snap.rings.len(), snap.rings[0].pushed, snap.counters.len()), (1, 5, 0));
     }
 
     #[test]
     fn slots_run_out_with_a_typed_error() {
         let (_dir, path) = temp_file("t.tel");
-        let limits = TelemetryLimits { rings_max: 1, threads_max: 1 };
+        let limits = TelemetryLimits { rings_max: 1, threads_max: 1, counters_max: 1 };
         let file = TelemetryFile::create(&path, limits, "p", 1, 0).unwrap();
         file.register_ring("a", 2, 64).unwrap();
         assert!(matches!(
@@ -682,17 +785,17 @@ mod tests {
         let foreign = dir.path().join("foreign.tel");
         std::fs::write(&foreign, vec![7u8; 4096]).unwrap();
         assert!(matches!(TelemetryReader::open(&foreign), Err(TelemetryError::Magic { .. })));
-        let other = dir.path().join("v2.tel");
+        let other = dir.path().join("v3.tel");
         TelemetryFile::create(&other, TelemetryLimits::default(), "p", 1, 0).unwrap();
         let mut bytes = std::fs::read(&other).unwrap();
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
         std::fs::write(&other, &bytes).unwrap();
         assert!(matches!(
             TelemetryReader::open(&other),
-            Err(TelemetryError::Version { found: 2, .. })
+            Err(TelemetryError::Version { found: 3, .. })
         ));
         std::fs::write(&other, &bytes[..1000]).unwrap();
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
         std::fs::write(&other, &bytes[..1000]).unwrap();
         assert!(matches!(TelemetryReader::open(&other), Err(TelemetryError::Truncated { .. })));
     }

@@ -81,6 +81,15 @@ pub struct ThreadReport {
     pub work_items: u64,
 }
 
+/// One named counter in the report (venue gateways: `<venue>.<counter>`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CounterReport {
+    pub name: String,
+    pub value: u64,
+    /// Change per second over the sampling interval (0 without a second sample).
+    pub per_s: f64,
+}
+
 /// The whole report (`--json` prints it as one line).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
@@ -96,6 +105,7 @@ pub struct Report {
     pub interval_ms: u64,
     pub rings: Vec<RingReport>,
     pub threads: Vec<ThreadReport>,
+    pub counters: Vec<CounterReport>,
 }
 
 /// Why inspect could not report.
@@ -307,6 +317,19 @@ pub fn build_report(
             .enumerate()
             .map(|(i, t)| thread_report(t, before.and_then(|b| b.threads.get(i)), elapsed_ms))
             .collect(),
+        counters: now
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let previous = before.and_then(|b| b.counters.get(i)).map_or(c.value, |p| p.value);
+                CounterReport {
+                    name: c.name.clone(),
+                    value: c.value,
+                    per_s: rate(c.value.saturating_sub(previous), elapsed_ms),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -396,6 +419,36 @@ pub fn render_table(report: &Report) -> String {
             t.state
         ));
     }
+    // Gateway counters, one row per venue: `<venue>.<counter>` grouped by venue, zeros left out
+    // except for the headline ones, so a healthy feed reads at a glance.
+    let mut venues: Vec<&str> = Vec::new();
+    for c in &report.counters {
+        let venue = c.name.split_once('.').map_or(c.name.as_str(), |(v, _)| v);
+        if !venues.contains(&venue) {
+            venues.push(venue);
+        }
+    }
+    if !venues.is_empty() {
+        out.push_str(&format!("\n{:<16} COUNTERS (value, +per s)\n", "GATEWAY"));
+    }
+    for venue in venues {
+        let cells: Vec<String> = report
+            .counters
+            .iter()
+            .filter_map(|c| {
+                let (v, name) = c.name.split_once('.')?;
+                let headline = matches!(name, "connects" | "frames" | "gaps");
+                (v == venue && (headline || c.value > 0)).then(|| {
+                    if c.per_s > 0.0 {
+                        format!("{name} {} (+{})", c.value, human_rate(c.per_s))
+                    } else {
+                        format!("{name} {}", c.value)
+                    }
+                })
+            })
+            .collect();
+        out.push_str(&format!("{venue:<16} {}\n", cells.join("  ")));
+    }
     out
 }
 
@@ -459,10 +512,16 @@ mod tests {
         .unwrap();
         let (tx, rx) = file.register_ring("feed->hot", 64, 64).unwrap();
         let thread = file.register_thread("hot", Some(1), 1).unwrap();
+        let gaps = file.register_counter("bybit.gaps").unwrap();
+        let errors = file.register_counter("bybit.parse_errors").unwrap();
+        file.register_counter("bybit.pings").unwrap();
+        gaps.store(2);
         file.set_state(STATE_RUNNING);
         file.heartbeat(10_000);
         let reader = TelemetryReader::open(&path).unwrap();
         let before = reader.snapshot();
+        gaps.store(7);
+        errors.store(1);
         tx.store(1_000, 1);
         rx.store_popped(990, 12);
         for ticks in [100, 200, 300, 5_000] {
@@ -483,8 +542,19 @@ mod tests {
         assert!(late.stale && late.stale_reason.unwrap().contains("heartbeat is 2001 ms old"));
         file.set_state(STATE_STOPPED);
         assert!(build_report(&path, &reader.snapshot(), None, 0, 10_100).stale);
+        let counters: Vec<(&str, u64, f64)> =
+            report.counters.iter().map(|c| (c.name.as_str(), c.value, c.per_s)).collect();
+        assert_eq!(
+            counters,
+            vec![("bybit.gaps", 7, 10.0), ("bybit.parse_errors", 1, 2.0), ("bybit.pings", 0, 0.0)]
+        );
         let table = render_table(&report);
         assert!(table.contains("feed->hot") && table.contains("spin-yield"), "{table}");
+        let bybit = table.lines().find(|l| l.starts_with("bybit")).expect("a bybit row");
+        assert!(bybit.contains("gaps 7 (+10)") && bybit.contains("parse_errors 1 (+2)"), "{bybit}");
+        assert!(!bybit.contains("pings"), "zero non-headline counters are left out: {bybit}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["counters"][0]["name"], "bybit.gaps");
     }
 
     #[test]

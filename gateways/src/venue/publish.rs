@@ -48,6 +48,27 @@ pub struct SessionStats {
     pub instrument_errors: AtomicU64,
 }
 
+impl SessionStats {
+    /// Every counter with its name, in a fixed order (telemetry counters `<venue>.<name>`).
+    pub fn named(&self) -> [(&'static str, &AtomicU64); 13] {
+        [
+            ("connects", &self.connects),
+            ("disconnects", &self.disconnects),
+            ("frames", &self.frames),
+            ("parse_errors", &self.parse_errors),
+            ("venue_errors", &self.venue_errors),
+            ("snapshots", &self.snapshots),
+            ("gaps", &self.gaps),
+            ("ring_full_waits", &self.ring_full_waits),
+            ("resubscribes", &self.resubscribes),
+            ("pings", &self.pings),
+            ("checksum_failures", &self.checksum_failures),
+            ("instrument_fetches", &self.instrument_fetches),
+            ("instrument_errors", &self.instrument_errors),
+        ]
+    }
+}
+
 /// Single-writer increment (only the session thread writes; readers load).
 pub fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release);
