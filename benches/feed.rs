@@ -46,5 +46,102 @@ fn normalise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, normalise);
+/// The hot side of wire-to-book for one 20×20 delta frame as the gateway publishes it (40
+/// `BookDelta`s, the last with the batch end), popped from a ring and applied: by the bare
+/// `HotBooks` loop that `hedger bench feed` times, and by the real `HotAgent` (books, top-of-book
+/// table, venue-mid check on a mapped instrument). The difference is what the bench's
+/// wire-to-book rows leave out.
+fn hot_apply(c: &mut Criterion) {
+    use hedger::pipeline::HotAgent;
+    use hedger_core::books::HotBooks;
+    use hedger_core::ids::{InstrumentId, VenueId};
+    use hedger_core::msg::{
+        Body, BookDelta, Msg, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    };
+    use hedger_gateways::synthetic::INSTRUMENTS_MAX;
+    use hedger_ipc::runtime::Agent;
+    use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
+
+    const INSTRUMENT: u32 = 16;
+    // One book: every frame updates the first frame's 40 price levels with its own quantities
+    // (10 % of them zero, so levels leave and come back), like a live stream around one mid.
+    // Unrelated mids would grow the book to thousands of levels and time array shifts instead.
+    let mut first = ParsedFrame::new();
+    BinanceParser::new().parse(&binance_depth_messages()[0], &mut first).expect("input parses");
+    let frames: Vec<Vec<Msg>> = binance_depth_messages()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut frame = ParsedFrame::new();
+            BinanceParser::new().parse(m, &mut frame).expect("bench input parses");
+            for (mine, theirs) in frame.bids.iter_mut().zip(&first.bids) {
+                mine.price = theirs.price;
+            }
+            for (mine, theirs) in frame.asks.iter_mut().zip(&first.asks) {
+                mine.price = theirs.price;
+            }
+            let total = frame.bids.len() + frame.asks.len();
+            let sides = [(Side::Buy, &frame.bids), (Side::Sell, &frame.asks)];
+            let levels = sides.iter().flat_map(|(side, l)| l.iter().map(move |l| (*side, l)));
+            levels
+                .enumerate()
+                .map(|(k, (side, l))| {
+                    let mut flags = if k + 1 == total { FLAG_BATCH_END } else { 0 };
+                    if i == 0 && k == 0 {
+                        flags |= FLAG_SNAPSHOT_BEGIN;
+                    }
+                    let origin = Origin::new(VenueId::BinanceUsdm, InstrumentId(INSTRUMENT));
+                    let delta = BookDelta {
+                        side,
+                        price_ticks: l.price,
+                        qty_lots: l.qty,
+                        seq: frame.ids.last,
+                        seq_prev: frame.ids.prev.unwrap_or(0).max(0) as u64,
+                        batch_flags: flags,
+                    };
+                    Msg::new(origin, Body::BookDelta(delta))
+                })
+                .collect()
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tel =
+        TelemetryFile::create(&dir.path().join("b.tel"), TelemetryLimits::default(), "bench", 1, 0)
+            .expect("telemetry");
+    let mut group = c.benchmark_group("hot_apply_20x20_frame");
+    group.throughput(Throughput::Elements(frames.len() as u64));
+
+    let (mut tx, mut rx) = hedger_ipc::ring::<Msg>(&tel, "bare", 4096).expect("ring");
+    let mut books = HotBooks::new(INSTRUMENTS_MAX, 4096);
+    let mut batch = vec![Msg::EMPTY; 256];
+    group.bench_function("hot_books_loop", |b| {
+        b.iter(|| {
+            for frame in &frames {
+                assert_eq!(tx.push_slice(frame), frame.len());
+                let n = rx.pop_into(&mut batch);
+                for msg in &batch[..n] {
+                    black_box(books.apply(msg));
+                }
+            }
+        })
+    });
+
+    let (mut tx, rx) = hedger_ipc::ring::<Msg>(&tel, "agent", 4096).expect("ring");
+    let (event_tx, mut event_rx) = hedger_ipc::ring::<Msg>(&tel, "events", 4096).expect("ring");
+    let mut asset_of = vec![None; INSTRUMENTS_MAX];
+    asset_of[INSTRUMENT as usize] = Some(0);
+    let mut agent = HotAgent::new(vec![rx], event_tx, INSTRUMENTS_MAX).with_venue_assets(asset_of);
+    group.bench_function("hot_agent", |b| {
+        b.iter(|| {
+            for frame in &frames {
+                assert_eq!(tx.push_slice(frame), frame.len());
+                black_box(agent.do_work());
+                while event_rx.pop_into(&mut batch) > 0 {}
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, normalise, hot_apply);
 criterion_main!(benches);
