@@ -5,6 +5,7 @@
 //! Resync is a resubscribe of the `orderbook.{depth}.{symbol}` topic (a fresh `snapshot` follows),
 //! so [`BybitSequencer`] never asks for a REST snapshot.
 
+pub mod fast;
 pub mod sequencer;
 pub mod session;
 pub mod wire;

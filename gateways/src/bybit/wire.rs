@@ -24,14 +24,26 @@ use crate::venue::{
 use hedger_core::msg::Side;
 
 /// Parses Bybit frames with reused buffers.
-#[derive(Default)]
 pub struct BybitParser {
     scratch: JsonScratch,
+    /// Try the single-pass order-book scanner first (see `super::fast`).
+    fast_path: bool,
+}
+
+impl Default for BybitParser {
+    fn default() -> Self {
+        BybitParser::new()
+    }
 }
 
 impl BybitParser {
     pub fn new() -> BybitParser {
-        BybitParser::default()
+        BybitParser { scratch: JsonScratch::default(), fast_path: true }
+    }
+
+    /// The simd-json path only (differential tests and benchmarks).
+    pub fn general() -> BybitParser {
+        BybitParser { scratch: JsonScratch::default(), fast_path: false }
     }
 
     /// Parses one frame into `out` (cleared first).
@@ -40,6 +52,9 @@ impl BybitParser {
     /// [`WireError`] naming the field that is missing or malformed, or
     /// [`WireError::VenueError`] for a venue error reply; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
+        if self.fast_path && super::fast::scan_orderbook(bytes, out).is_some() {
+            return Ok(());
+        }
         out.clear();
         self.scratch.parse_tape(bytes, |root| parse_message(&root, out))
     }

@@ -15,6 +15,7 @@ pub mod instruments;
 pub mod json;
 pub mod keeper;
 pub mod publish;
+pub(crate) mod scan;
 pub mod stream_session;
 
 pub use keeper::{BookKeeper, BookState, KeeperEvent};

@@ -22,6 +22,7 @@ use hedger_core::ids::InstrumentId;
 use hedger_core::msg::Msg;
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
 use hedger_gateways::binance::BinanceParser;
+use hedger_gateways::bybit::BybitParser;
 use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
 use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
 use hedger_ipc::runtime::Agent;
@@ -280,7 +281,15 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
     for venue in [ReplayVenue::Bybit, ReplayVenue::Okx, ReplayVenue::Deribit] {
         let messages = depth_messages(venue);
         let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
-        let mut parser = crate::replay::parser_for(venue);
+        // The simd-json row is the general path; Bybit's gateway runs its scanner first (its own
+        // row below).
+        let mut parser: crate::replay::Parser = match venue {
+            ReplayVenue::Bybit => {
+                let mut general = BybitParser::general();
+                Box::new(move |bytes, out| general.parse(bytes, out))
+            }
+            _ => crate::replay::parser_for(venue),
+        };
         let mut frame = ParsedFrame::new();
         let samples = time_parser(&messages, passes, |m| {
             parser(m, &mut frame).is_ok() && frame.bids.len() == 20
@@ -291,6 +300,13 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
             tsc_hz,
             Some(bytes),
         ));
+        if venue == ReplayVenue::Bybit {
+            let mut gateway_parser = BybitParser::new();
+            let samples = time_parser(&messages, passes, |m| {
+                gateway_parser.parse(m, &mut frame).is_ok() && frame.bids.len() == 20
+            });
+            rows.push(row_from("normalise/bybit/scanner".into(), &samples, tsc_hz, Some(bytes)));
+        }
     }
     rows.extend(binance_normalise_rows(passes, tsc_hz));
     rows

@@ -1,0 +1,142 @@
+//! The byte cursor behind the single-pass scanners for the hottest venue messages
+//! (`binance::fast`, `bybit::fast`): exact literals, JSON unsigned integers, escape-free
+//! strings, quoted decimals read in the pass that finds their closing quote, and
+//! `[["p","q"],…]` level arrays. Every reader returns `None` on anything it does not take, so a
+//! scanner can hand the frame to the general simd-json path instead of misreading it.
+
+const POW10: [i64; 9] = [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+const _: () = assert!(WIRE_SCALE == 8, "POW10[d] is 10^(8 - d)");
+
+use crate::venue::{WireLevel, FRAME_LEVELS_MAX, WIRE_SCALE};
+
+pub(crate) struct Cursor<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline(always)]
+    pub(crate) fn eat(&mut self, literal: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(literal.len())?;
+        if self.bytes.get(self.at..end)? == literal {
+            self.at = end;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn unsigned(&mut self) -> Option<u64> {
+        let start = self.at;
+        // JSON forbids leading zeros; leave such input to the general parser to reject.
+        if self.bytes.get(start) == Some(&b'0')
+            && self.bytes.get(start + 1).is_some_and(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        let mut value: u64 = 0;
+        while let Some(&c) = self.bytes.get(self.at) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+            self.at += 1;
+        }
+        (self.at > start && self.at - start <= 19).then_some(value)
+    }
+
+    #[inline(always)]
+    pub(crate) fn signed(&mut self) -> Option<i64> {
+        let negative = self.eat(b"-").is_some();
+        let value = i64::try_from(self.unsigned()?).ok()?;
+        Some(if negative { -value } else { value })
+    }
+
+    /// A string body up to its closing quote; no escapes or control characters allowed, and it
+    /// must be valid UTF-8 (as the general parser requires of every string).
+    #[inline(always)]
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => break,
+                b'\\' => return None,
+                c if c < 0x20 => return None,
+                _ => self.at += 1,
+            }
+        }
+        let body = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+        self.at += 1;
+        Some(body)
+    }
+
+    /// A quoted decimal `digits[.digits]"` read in the same pass that finds its closing quote
+    /// (the opening quote already consumed): value at [`WIRE_SCALE`] and written decimals.
+    /// `None` for anything else (sign, exponent, too many digits): the general path decides.
+    #[inline(always)]
+    pub(crate) fn decimal(&mut self) -> Option<(i64, u8)> {
+        // Two tight digit loops (integer part, fraction after one '.'), then the closing quote:
+        // one test and one multiply-add per byte. Wrapping is harmless: > 18 digits is refused.
+        let bytes = self.bytes;
+        let mut at = self.at;
+        let mut value: u64 = 0;
+        while let Some(&c) = bytes.get(at) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        let int_digits = at - self.at;
+        let mut frac_digits = 0;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let frac_start = at;
+            while let Some(&c) = bytes.get(at) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+                at += 1;
+            }
+            frac_digits = at - frac_start;
+        }
+        let digits = int_digits + frac_digits;
+        if bytes.get(at) != Some(&b'"')
+            || digits == 0
+            || digits > 18
+            || frac_digits > usize::from(WIRE_SCALE)
+        {
+            return None;
+        }
+        self.at = at + 1;
+        let scaled = (value as i64).checked_mul(POW10[frac_digits])?;
+        Some((scaled, frac_digits as u8))
+    }
+
+    /// `[["p","q"],…]` after the opening `[` was consumed; consumes the closing `]`.
+    pub(crate) fn levels(&mut self, out: &mut Vec<WireLevel>) -> Option<()> {
+        if self.eat(b"]").is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b"[\"")?;
+            let (price, price_decimals) = self.decimal()?;
+            self.eat(b",\"")?;
+            let (qty, qty_decimals) = self.decimal()?;
+            self.eat(b"]")?;
+            if out.len() == FRAME_LEVELS_MAX {
+                return None;
+            }
+            out.push(WireLevel { price, qty, price_decimals, qty_decimals });
+            if self.eat(b"]").is_some() {
+                return Some(());
+            }
+            self.eat(b",")?;
+        }
+    }
+}
