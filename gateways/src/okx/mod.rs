@@ -9,6 +9,7 @@
 //! through [`apply_okx_frame`], which runs the keeper and then the checksum.
 
 pub mod checksum;
+pub mod fast;
 pub mod sequencer;
 pub mod session;
 pub mod wire;

@@ -35,14 +35,26 @@ use hedger_core::msg::Side;
 pub const SNAPSHOT_PREV_SEQ_ID: i64 = -1;
 
 /// Parses OKX frames with reused buffers.
-#[derive(Default)]
 pub struct OkxParser {
     scratch: JsonScratch,
+    /// Try the single-pass book scanner first (see `super::fast`).
+    fast_path: bool,
+}
+
+impl Default for OkxParser {
+    fn default() -> Self {
+        OkxParser::new()
+    }
 }
 
 impl OkxParser {
     pub fn new() -> OkxParser {
-        OkxParser::default()
+        OkxParser { scratch: JsonScratch::default(), fast_path: true }
+    }
+
+    /// The simd-json path only (differential tests and benchmarks).
+    pub fn general() -> OkxParser {
+        OkxParser { scratch: JsonScratch::default(), fast_path: false }
     }
 
     /// Parses one frame into `out` (cleared first).
@@ -51,6 +63,9 @@ impl OkxParser {
     /// [`WireError`] naming the field that is missing or malformed, or
     /// [`WireError::VenueError`] for a venue error reply; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
+        if self.fast_path && super::fast::scan_books(bytes, out).is_some() {
+            return Ok(());
+        }
         out.clear();
         if bytes.trim_ascii() == b"pong" {
             out.kind = FrameKind::Heartbeat;

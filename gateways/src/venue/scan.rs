@@ -51,6 +51,10 @@ impl<'a> Cursor<'a> {
     pub(crate) fn signed(&mut self) -> Option<i64> {
         let negative = self.eat(b"-").is_some();
         let value = i64::try_from(self.unsigned()?).ok()?;
+        // `-0` is left to the general parser (simd-json may read it as a float).
+        if negative && value == 0 {
+            return None;
+        }
         Some(if negative { -value } else { value })
     }
 
@@ -120,6 +124,17 @@ impl<'a> Cursor<'a> {
 
     /// `[["p","q"],…]` after the opening `[` was consumed; consumes the closing `]`.
     pub(crate) fn levels(&mut self, out: &mut Vec<WireLevel>) -> Option<()> {
+        self.levels_with_extras(out, 0)
+    }
+
+    /// As [`Cursor::levels`] with `extras` more strings after price and quantity in every level
+    /// (OKX: `["p","q","0","orders"]`); they are checked as strings and not kept.
+    #[inline(always)]
+    pub(crate) fn levels_with_extras(
+        &mut self,
+        out: &mut Vec<WireLevel>,
+        extras: usize,
+    ) -> Option<()> {
         if self.eat(b"]").is_some() {
             return Some(());
         }
@@ -128,6 +143,10 @@ impl<'a> Cursor<'a> {
             let (price, price_decimals) = self.decimal()?;
             self.eat(b",\"")?;
             let (qty, qty_decimals) = self.decimal()?;
+            for _ in 0..extras {
+                self.eat(b",\"")?;
+                self.string()?;
+            }
             self.eat(b"]")?;
             if out.len() == FRAME_LEVELS_MAX {
                 return None;

@@ -23,6 +23,7 @@ use hedger_core::msg::Msg;
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
 use hedger_gateways::binance::BinanceParser;
 use hedger_gateways::bybit::BybitParser;
+use hedger_gateways::okx::OkxParser;
 use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
 use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
 use hedger_ipc::runtime::Agent;
@@ -281,11 +282,15 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
     for venue in [ReplayVenue::Bybit, ReplayVenue::Okx, ReplayVenue::Deribit] {
         let messages = depth_messages(venue);
         let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
-        // The simd-json row is the general path; Bybit's gateway runs its scanner first (its own
-        // row below).
+        // The simd-json row is the general path; the Bybit and OKX gateways run their scanners
+        // first (their own rows below).
         let mut parser: crate::replay::Parser = match venue {
             ReplayVenue::Bybit => {
                 let mut general = BybitParser::general();
+                Box::new(move |bytes, out| general.parse(bytes, out))
+            }
+            ReplayVenue::Okx => {
+                let mut general = OkxParser::general();
                 Box::new(move |bytes, out| general.parse(bytes, out))
             }
             _ => crate::replay::parser_for(venue),
@@ -300,12 +305,13 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
             tsc_hz,
             Some(bytes),
         ));
-        if venue == ReplayVenue::Bybit {
-            let mut gateway_parser = BybitParser::new();
+        if matches!(venue, ReplayVenue::Bybit | ReplayVenue::Okx) {
+            let mut gateway_parser = crate::replay::parser_for(venue);
             let samples = time_parser(&messages, passes, |m| {
-                gateway_parser.parse(m, &mut frame).is_ok() && frame.bids.len() == 20
+                gateway_parser(m, &mut frame).is_ok() && frame.bids.len() == 20
             });
-            rows.push(row_from("normalise/bybit/scanner".into(), &samples, tsc_hz, Some(bytes)));
+            let name = format!("normalise/{}/scanner", venue.name());
+            rows.push(row_from(name, &samples, tsc_hz, Some(bytes)));
         }
     }
     rows.extend(binance_normalise_rows(passes, tsc_hz));
