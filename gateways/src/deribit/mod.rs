@@ -6,6 +6,7 @@
 //! follows), so [`DeribitSequencer`] never asks for a REST snapshot. Prices and amounts are JSON
 //! numbers; see [`wire`] for how they are read exactly.
 
+pub mod fast;
 pub mod sequencer;
 pub mod session;
 pub mod wire;

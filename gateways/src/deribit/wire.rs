@@ -49,15 +49,27 @@ use hedger_core::msg::Side;
 pub const NUMBER_TEXT_BYTES_MAX: usize = 64;
 
 /// Parses Deribit frames with reused buffers.
-#[derive(Default)]
 pub struct DeribitParser {
     scratch: JsonScratch,
     test_request: bool,
+    /// Try the single-pass book scanner first (see `super::fast`).
+    fast_path: bool,
+}
+
+impl Default for DeribitParser {
+    fn default() -> Self {
+        DeribitParser::new()
+    }
 }
 
 impl DeribitParser {
     pub fn new() -> DeribitParser {
-        DeribitParser::default()
+        DeribitParser { scratch: JsonScratch::default(), test_request: false, fast_path: true }
+    }
+
+    /// The simd-json path only (differential tests and benchmarks).
+    pub fn general() -> DeribitParser {
+        DeribitParser { fast_path: false, ..DeribitParser::new() }
     }
 
     /// Parses one frame into `out` (cleared first).
@@ -66,6 +78,10 @@ impl DeribitParser {
     /// [`WireError`] naming the field that is missing or malformed, or
     /// [`WireError::VenueError`] for a JSON-RPC error reply; `out` is then unspecified.
     pub fn parse(&mut self, bytes: &[u8], out: &mut ParsedFrame) -> Result<(), WireError> {
+        if self.fast_path && super::fast::scan_book(bytes, out).is_some() {
+            self.test_request = false;
+            return Ok(());
+        }
         out.clear();
         let mut test_request = false;
         let result =

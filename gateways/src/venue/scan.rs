@@ -122,6 +122,56 @@ impl<'a> Cursor<'a> {
         Some((scaled, frac_digits as u8))
     }
 
+    /// An unquoted JSON number `int[.digits]` (no sign, no exponent, JSON's leading-zero rule),
+    /// exact at [`WIRE_SCALE`], with the decimals of its shortest form (trailing fraction zeros
+    /// dropped: `30.50` → 1, `30.0` → 0), as the Deribit parser reads numbers.
+    #[inline(always)]
+    pub(crate) fn json_decimal(&mut self) -> Option<(i64, u8)> {
+        let bytes = self.bytes;
+        let start = self.at;
+        let mut at = start;
+        let mut value: u64 = 0;
+        while let Some(&c) = bytes.get(at) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+        }
+        let int_digits = at - start;
+        // JSON: at least one integer digit, and no leading zero before another digit.
+        if int_digits == 0 || (int_digits > 1 && bytes[start] == b'0') {
+            return None;
+        }
+        let (mut frac_digits, mut shortest) = (0, 0);
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            let frac_start = at;
+            while let Some(&c) = bytes.get(at) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+                at += 1;
+                if d != 0 {
+                    shortest = at - frac_start;
+                }
+            }
+            frac_digits = at - frac_start;
+            if frac_digits == 0 {
+                return None;
+            }
+        }
+        if int_digits + frac_digits > 18 || frac_digits > usize::from(WIRE_SCALE) {
+            return None;
+        }
+        self.at = at;
+        let scaled = (value as i64).checked_mul(POW10[frac_digits])?;
+        Some((scaled, shortest as u8))
+    }
+
     /// `[["p","q"],…]` after the opening `[` was consumed; consumes the closing `]`.
     pub(crate) fn levels(&mut self, out: &mut Vec<WireLevel>) -> Option<()> {
         self.levels_with_extras(out, 0)

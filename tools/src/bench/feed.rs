@@ -23,6 +23,7 @@ use hedger_core::msg::Msg;
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
 use hedger_gateways::binance::BinanceParser;
 use hedger_gateways::bybit::BybitParser;
+use hedger_gateways::deribit::DeribitParser;
 use hedger_gateways::okx::OkxParser;
 use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
 use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
@@ -282,8 +283,8 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
     for venue in [ReplayVenue::Bybit, ReplayVenue::Okx, ReplayVenue::Deribit] {
         let messages = depth_messages(venue);
         let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
-        // The simd-json row is the general path; the Bybit and OKX gateways run their scanners
-        // first (their own rows below).
+        // The simd-json row is the general path; the gateways run their scanners first (their
+        // own rows below).
         let mut parser: crate::replay::Parser = match venue {
             ReplayVenue::Bybit => {
                 let mut general = BybitParser::general();
@@ -291,6 +292,10 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
             }
             ReplayVenue::Okx => {
                 let mut general = OkxParser::general();
+                Box::new(move |bytes, out| general.parse(bytes, out))
+            }
+            ReplayVenue::Deribit => {
+                let mut general = DeribitParser::general();
                 Box::new(move |bytes, out| general.parse(bytes, out))
             }
             _ => crate::replay::parser_for(venue),
@@ -305,7 +310,7 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
             tsc_hz,
             Some(bytes),
         ));
-        if matches!(venue, ReplayVenue::Bybit | ReplayVenue::Okx) {
+        if matches!(venue, ReplayVenue::Bybit | ReplayVenue::Okx | ReplayVenue::Deribit) {
             let mut gateway_parser = crate::replay::parser_for(venue);
             let samples = time_parser(&messages, passes, |m| {
                 gateway_parser(m, &mut frame).is_ok() && frame.bids.len() == 20
