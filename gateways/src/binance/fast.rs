@@ -56,20 +56,7 @@ pub fn scan_depth_update(bytes: &[u8], out: &mut ParsedFrame) -> Option<()> {
 mod tests {
     use super::*;
     use crate::binance::BinanceParser;
-
-    fn general(bytes: &[u8]) -> Result<ParsedFrame, String> {
-        let mut frame = ParsedFrame::new();
-        BinanceParser::general().parse(bytes, &mut frame).map(|()| frame).map_err(|e| e.to_string())
-    }
-
-    fn same(a: &ParsedFrame, b: &ParsedFrame) -> bool {
-        a.kind == b.kind
-            && a.symbol == b.symbol
-            && a.exchange_ts_ms == b.exchange_ts_ms
-            && a.ids == b.ids
-            && a.bids == b.bids
-            && a.asks == b.asks
-    }
+    use crate::venue::scan::differential;
 
     fn sample(i: u64) -> String {
         let level = |p: u64, q: u64| {
@@ -100,59 +87,14 @@ mod tests {
     /// are answered.
     #[test]
     fn differential_against_the_simd_json_path() {
-        let mut seed = 0x1234_5678u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let mut answered = 0;
-        for i in 0..400u64 {
-            let canonical = sample(i);
-            let mut inputs = vec![canonical.clone().into_bytes()];
-            for _ in 0..30 {
-                let mut m = canonical.clone().into_bytes();
-                match next() % 4 {
-                    0 => m.truncate((next() % m.len() as u64) as usize),
-                    1 => {
-                        let at = (next() % m.len() as u64) as usize;
-                        // Includes bytes that are not UTF-8 on their own (0xC3, 0xFF).
-                        m[at] = b"0123456789.,\"[]{}-e:x \\\xC3\xFF"[(next() % 25) as usize];
-                    }
-                    2 => {
-                        let at = (next() % m.len() as u64) as usize;
-                        m.insert(at, b"0123456789.,\"[]{}-e: "[(next() % 21) as usize]);
-                    }
-                    _ => {
-                        let at = (next() % m.len() as u64) as usize;
-                        m.remove(at);
-                    }
-                }
-                inputs.push(m);
-            }
-            for bytes in inputs {
-                let mut fast = ParsedFrame::new();
-                let slow = general(&bytes);
-                if scan_depth_update(&bytes, &mut fast).is_some() {
-                    answered += 1;
-                    let slow = slow.unwrap_or_else(|e| {
-                        panic!(
-                            "scanner accepted what simd-json rejects ({e}): {}",
-                            String::from_utf8_lossy(&bytes)
-                        )
-                    });
-                    assert!(
-                        same(&fast, &slow),
-                        "frames differ for {}",
-                        String::from_utf8_lossy(&bytes)
-                    );
-                }
-            }
-        }
-        assert!(
-            answered >= 400,
-            "every canonical message must be answered by the scanner ({answered})"
+        let mut general = BinanceParser::general();
+        let answered = differential::check(
+            (0..400).map(sample),
+            60,
+            0x1234_5678,
+            scan_depth_update,
+            |b, f| general.parse(b, f),
         );
+        assert!(answered >= 400, "every canonical message must be answered ({answered})");
     }
 }

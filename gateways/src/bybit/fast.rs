@@ -62,19 +62,11 @@ pub fn scan_orderbook(bytes: &[u8], out: &mut ParsedFrame) -> Option<()> {
 mod tests {
     use super::*;
     use crate::bybit::BybitParser;
+    use crate::venue::scan::differential::{self, same};
 
     fn general(bytes: &[u8]) -> Result<ParsedFrame, String> {
         let mut frame = ParsedFrame::new();
         BybitParser::general().parse(bytes, &mut frame).map(|()| frame).map_err(|e| e.to_string())
-    }
-
-    fn same(a: &ParsedFrame, b: &ParsedFrame) -> bool {
-        a.kind == b.kind
-            && a.symbol == b.symbol
-            && a.exchange_ts_ms == b.exchange_ts_ms
-            && a.ids == b.ids
-            && a.bids == b.bids
-            && a.asks == b.asks
     }
 
     fn sample(i: u64) -> String {
@@ -131,55 +123,11 @@ mod tests {
     /// are answered.
     #[test]
     fn differential_against_the_simd_json_path() {
-        let mut seed = 0x8765_4321u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let mut answered = 0;
-        for i in 0..400u64 {
-            let canonical = sample(i);
-            let mut inputs = vec![canonical.clone().into_bytes()];
-            for _ in 0..30 {
-                let mut m = canonical.clone().into_bytes();
-                match next() % 4 {
-                    0 => m.truncate((next() % m.len() as u64) as usize),
-                    1 => {
-                        let at = (next() % m.len() as u64) as usize;
-                        m[at] = b"0123456789.,\"[]{}-e:x \\\xC3\xFF"[(next() % 25) as usize];
-                    }
-                    2 => {
-                        let at = (next() % m.len() as u64) as usize;
-                        m.insert(at, b"0123456789.,\"[]{}-e: "[(next() % 21) as usize]);
-                    }
-                    _ => {
-                        let at = (next() % m.len() as u64) as usize;
-                        m.remove(at);
-                    }
-                }
-                inputs.push(m);
-            }
-            for bytes in inputs {
-                let mut fast = ParsedFrame::new();
-                let slow = general(&bytes);
-                if scan_orderbook(&bytes, &mut fast).is_some() {
-                    answered += 1;
-                    let slow = slow.unwrap_or_else(|e| {
-                        panic!(
-                            "scanner accepted what simd-json rejects ({e}): {}",
-                            String::from_utf8_lossy(&bytes)
-                        )
-                    });
-                    assert!(
-                        same(&fast, &slow),
-                        "frames differ for {}",
-                        String::from_utf8_lossy(&bytes)
-                    );
-                }
-            }
-        }
+        let mut general = BybitParser::general();
+        let answered =
+            differential::check((0..400).map(sample), 60, 0x8765_4321, scan_orderbook, |b, f| {
+                general.parse(b, f)
+            });
         assert!(answered >= 400, "every canonical message must be answered ({answered})");
     }
 }

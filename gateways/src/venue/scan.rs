@@ -209,3 +209,90 @@ impl<'a> Cursor<'a> {
         }
     }
 }
+
+/// The differential check every scanner's tests run against its venue's simd-json parser.
+#[cfg(test)]
+pub(crate) mod differential {
+    use crate::venue::{ParsedFrame, WireError};
+
+    /// Whether two frames say the same thing (every field a book message sets).
+    pub(crate) fn same(a: &ParsedFrame, b: &ParsedFrame) -> bool {
+        a.kind == b.kind
+            && a.symbol == b.symbol
+            && a.exchange_ts_ms == b.exchange_ts_ms
+            && a.ids == b.ids
+            && a.bids == b.bids
+            && a.asks == b.asks
+    }
+
+    /// Bytes a mutation may write: JSON punctuation, digits, number and escape characters, and
+    /// two bytes that are not UTF-8 on their own.
+    const MUTATION_BYTES: &[u8] = b"0123456789.,\"[]{}-eE:x \\\xC3\xFF";
+
+    /// Feeds every canonical message (the scanner must answer each) and `variants` mutated
+    /// copies of it (1–3 random truncations, overwrites, insertions or deletions each) to both
+    /// parsers. Whenever the scanner answers, the general parser must accept the same bytes and
+    /// produce the same frame. Returns how many inputs the scanner answered.
+    pub(crate) fn check(
+        canonical: impl Iterator<Item = String>,
+        variants: usize,
+        mut seed: u64,
+        mut scan: impl FnMut(&[u8], &mut ParsedFrame) -> Option<()>,
+        mut general: impl FnMut(&[u8], &mut ParsedFrame) -> Result<(), WireError>,
+    ) -> usize {
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut fast, mut slow) = (ParsedFrame::new(), ParsedFrame::new());
+        let mut answered = 0;
+        for message in canonical {
+            let bytes = message.into_bytes();
+            assert!(
+                scan(&bytes, &mut fast).is_some(),
+                "a canonical message must be answered: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+            let mut inputs = vec![bytes.clone()];
+            for _ in 0..variants {
+                let mut m = bytes.clone();
+                for _ in 0..1 + next() % 3 {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let at = (next() % m.len() as u64) as usize;
+                    let byte = MUTATION_BYTES[(next() % MUTATION_BYTES.len() as u64) as usize];
+                    match next() % 4 {
+                        0 => m.truncate(at),
+                        1 => m[at] = byte,
+                        2 => m.insert(at, byte),
+                        _ => {
+                            m.remove(at);
+                        }
+                    }
+                }
+                inputs.push(m);
+            }
+            for input in inputs {
+                if scan(&input, &mut fast).is_none() {
+                    continue;
+                }
+                answered += 1;
+                if let Err(e) = general(&input, &mut slow) {
+                    panic!(
+                        "scanner accepted what simd-json rejects ({e}): {}",
+                        String::from_utf8_lossy(&input)
+                    );
+                }
+                assert!(
+                    same(&fast, &slow),
+                    "frames differ for {}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
+        answered
+    }
+}
