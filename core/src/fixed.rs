@@ -61,6 +61,22 @@ pub fn parse_decimal_written(text: &[u8], scale: u8) -> Result<(i64, u8), FixedE
     }
 }
 
+/// Accumulates the ASCII digits of `bytes` from `at` onto `value` (times ten plus the digit, one
+/// test and one multiply-add per byte); returns where the digits end and the value. Wrapping:
+/// callers bound the digit count (at most 18 keeps it exact).
+#[inline(always)]
+pub fn accumulate_digits(bytes: &[u8], mut at: usize, mut value: u64) -> (usize, u64) {
+    while let Some(&c) = bytes.get(at) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
+    }
+    (at, value)
+}
+
 /// The fast path of [`parse_decimal_written`]: `[-]digits[.digits]` with at most 18 digits and
 /// at most `scale` of them after the point; `None` for anything else (including overflow), which
 /// [`parse_decimal_written`] then reads or rejects with a typed error.
@@ -76,30 +92,12 @@ pub fn parse_decimal_simple(text: &[u8], scale: u8) -> Option<(i64, u8)> {
         _ => (false, text),
     };
     let n = body.len();
-    let mut value: u64 = 0;
-    let mut at = 0;
-    while at < n {
-        let d = body[at].wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        // Wrapping is harmless: more than 18 digits is refused below.
-        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-        at += 1;
-    }
+    let (mut at, mut value) = accumulate_digits(body, 0, 0);
     let int_digits = at;
     let mut frac_digits = 0;
-    if at < n && body[at] == b'.' {
-        at += 1;
-        let frac_start = at;
-        while at < n {
-            let d = body[at].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            at += 1;
-        }
+    if body.get(at) == Some(&b'.') {
+        let frac_start = at + 1;
+        (at, value) = accumulate_digits(body, frac_start, value);
         frac_digits = at - frac_start;
     }
     let digits = int_digits + frac_digits;

@@ -8,6 +8,7 @@ const POW10: [i64; 9] = [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_
 const _: () = assert!(WIRE_SCALE == 8, "POW10[d] is 10^(8 - d)");
 
 use crate::venue::{WireLevel, FRAME_LEVELS_MAX, WIRE_SCALE};
+use hedger_core::fixed::accumulate_digits;
 
 pub(crate) struct Cursor<'a> {
     pub(crate) bytes: &'a [u8],
@@ -83,6 +84,8 @@ impl<'a> Cursor<'a> {
     pub(crate) fn decimal(&mut self) -> Option<(i64, u8)> {
         // Two tight digit loops (integer part, fraction after one '.'), then the closing quote:
         // one test and one multiply-add per byte. Wrapping is harmless: > 18 digits is refused.
+        // Written out rather than through `accumulate_digits`: on this hottest path the helper
+        // measured 5 % slower (criterion, interleaved A/B).
         let bytes = self.bytes;
         let mut at = self.at;
         let mut value: u64 = 0;
@@ -129,16 +132,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn json_decimal(&mut self) -> Option<(i64, u8)> {
         let bytes = self.bytes;
         let start = self.at;
-        let mut at = start;
-        let mut value: u64 = 0;
-        while let Some(&c) = bytes.get(at) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            at += 1;
-        }
+        let (mut at, mut value) = accumulate_digits(bytes, start, 0);
         let int_digits = at - start;
         // JSON: at least one integer digit, and no leading zero before another digit.
         if int_digits == 0 || (int_digits > 1 && bytes[start] == b'0') {
@@ -146,23 +140,14 @@ impl<'a> Cursor<'a> {
         }
         let (mut frac_digits, mut shortest) = (0, 0);
         if bytes.get(at) == Some(&b'.') {
-            at += 1;
-            let frac_start = at;
-            while let Some(&c) = bytes.get(at) {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    break;
-                }
-                value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-                at += 1;
-                if d != 0 {
-                    shortest = at - frac_start;
-                }
-            }
+            let frac_start = at + 1;
+            (at, value) = accumulate_digits(bytes, frac_start, value);
             frac_digits = at - frac_start;
             if frac_digits == 0 {
                 return None;
             }
+            let zeros = bytes[frac_start..at].iter().rev().take_while(|&&b| b == b'0').count();
+            shortest = frac_digits - zeros;
         }
         if int_digits + frac_digits > 18 || frac_digits > usize::from(WIRE_SCALE) {
             return None;
