@@ -354,6 +354,9 @@ pub struct ColdAgent {
     /// order per gateway), refreshed every [`COUNTERS_EVERY`] for `hedger inspect`.
     gateway_counters: Vec<Vec<TelemetryCounter>>,
     last_counters: Instant,
+    /// Whether any venue mid has agreed with a reference yet (before that, "no reference" is
+    /// the expected start-up state and is logged at info).
+    reference_seen: bool,
 }
 
 /// How often the cold thread copies gateway counters into the telemetry file.
@@ -378,6 +381,7 @@ impl ColdAgent {
             gateway_stats: Vec::new(),
             gateway_counters: Vec::new(),
             last_counters: Instant::now(),
+            reference_seen: false,
         }
     }
 
@@ -498,11 +502,24 @@ impl ColdAgent {
         } else if status.reason_code >= REASON_UNKNOWN_ASSET {
             self.venue_mid_statuses += 1;
             let reason = venue_mid_reason(status.reason_code);
+            let waiting = status.reason_code
+                == hedger_core::oracle::reference::REASON_TOO_FEW_SOURCES
+                && !self.reference_seen;
             if up {
+                self.reference_seen = true;
                 tracing::info!(
                     venue,
                     instrument = event.instrument.0,
                     "venue mid agrees with the reference"
+                );
+            } else if waiting {
+                // Start-up: venue books complete before the first oracle price arrives. The book
+                // is refused all the same; only the log level says this is expected.
+                tracing::info!(
+                    venue,
+                    instrument = event.instrument.0,
+                    reason,
+                    "venue book waits for the first reference price before it may price"
                 );
             } else {
                 tracing::warn!(venue, instrument = event.instrument.0, state = ?status.state,
