@@ -281,7 +281,9 @@ impl Agent for HotAgent {
             let count = self.inputs[input_index].pop_into(&mut self.batch[..]);
             for i in 0..count {
                 let msg = self.batch[i];
-                match self.books.apply(&msg) {
+                // Decoded once for the books and the top-of-book table.
+                let body = msg.body();
+                match self.books.apply_decoded(&msg, body) {
                     BookUpdate::BatchEnd { instrument } if self.mid_guard.is_mapped(instrument) => {
                         self.check_venue_mid(&msg, instrument);
                     }
@@ -293,7 +295,7 @@ impl Agent for HotAgent {
                 if msg.kind == hedger_core::msg::MsgKind::GatewayStatus as u8 {
                     self.emit(msg);
                 }
-                if let Applied::Rejected(reason) = self.table.apply(&msg) {
+                if let Applied::Rejected(reason) = self.table.apply_decoded(&msg, body) {
                     self.on_reject(&msg, reason);
                 }
             }

@@ -6,7 +6,7 @@
 //! not usable either: readers never see half an update.
 
 use crate::book::OrderBook;
-use crate::msg::{Body, Msg, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN};
+use crate::msg::{Body, DecodeError, Msg, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN};
 
 /// Per-instrument state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,8 +54,15 @@ impl HotBooks {
 
     /// Applies one message. Never allocates.
     pub fn apply(&mut self, msg: &Msg) -> BookUpdate {
+        self.apply_decoded(msg, msg.body())
+    }
+
+    /// [`HotBooks::apply`] with the body already decoded (`msg.body()`), for a caller that also
+    /// hands the same body to other tables and decodes it once.
+    #[inline]
+    pub fn apply_decoded(&mut self, msg: &Msg, body: Result<Body, DecodeError>) -> BookUpdate {
         let index = msg.instrument.0 as usize;
-        match msg.body() {
+        match body {
             Ok(Body::BookDelta(d)) => {
                 let (Some(book), Some(status)) =
                     (self.books.get_mut(index), self.status.get_mut(index))

@@ -5,7 +5,7 @@
 //! books replace the BBO source in the market-data issue, the table stays as the hot thread's
 //! cheap cross-venue view.
 
-use crate::msg::{Body, Msg, Side};
+use crate::msg::{Body, DecodeError, Msg, Side};
 
 /// Latest known prices of one instrument (ticks/lots; 0 = unknown).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,7 +59,13 @@ impl TopOfBookTable {
     /// Applies one message. Never allocates.
     #[inline]
     pub fn apply(&mut self, msg: &Msg) -> Applied {
-        let body = match msg.body() {
+        self.apply_decoded(msg, msg.body())
+    }
+
+    /// [`TopOfBookTable::apply`] with the body already decoded (`msg.body()`).
+    #[inline]
+    pub fn apply_decoded(&mut self, msg: &Msg, body: Result<Body, DecodeError>) -> Applied {
+        let body = match body {
             Ok(body) => body,
             Err(_) => return self.reject(REJECT_DECODE),
         };
