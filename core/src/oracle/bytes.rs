@@ -1,8 +1,8 @@
 //! Bounds-checked big-endian readers for untrusted oracle bytes.
 //!
 //! Every oracle wire format here is length-prefixed or length-suffixed and arrives from the
-//! network, so every read goes through [`Reader`] (front to back, Pyth/Wormhole) or
-//! [`BackReader`] (back to front, RedStone). A short input yields [`Truncated`] naming the field
+//! network, so every read goes through `Reader` (front to back, Pyth/Wormhole) or
+//! `BackReader` (back to front, RedStone). A short input yields [`Truncated`] naming the field
 //! that did not fit; nothing here panics or allocates.
 
 /// The input ended before a field could be read.

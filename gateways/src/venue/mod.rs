@@ -7,7 +7,7 @@
 //! * `sequencer`: the venue's numbered sync procedure as a state machine over frame ids, each
 //!   check named after its rule step; it returns a [`SeqVerdict`] per book frame.
 //!
-//! [`BookKeeper`] owns an [`OrderBook`] and applies frames as the sequencer rules, so the book is
+//! [`BookKeeper`] owns an [`OrderBook`](hedger_core::book::OrderBook) and applies frames as the sequencer rules, so the book is
 //! only ever touched by frames proven continuous. A gap invalidates the book on the frame that
 //! broke the rule; resyncs are bounded, then the book is quarantined.
 

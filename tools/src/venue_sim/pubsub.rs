@@ -73,7 +73,7 @@ pub struct ClientAction {
 pub struct SymbolState {
     pub book: OrderBook,
     pub mid_ticks: i64,
-    /// Where the walk started: the mid reverts towards it (see [`Market::walk`]).
+    /// Where the walk started: the mid reverts towards it (see `Market::walk`).
     pub start_mid_ticks: i64,
     /// Id of the last book update.
     pub seq: u64,
