@@ -387,29 +387,27 @@ impl ColdAgent {
         }
     }
 
-    /// Logs these gateways' counters with every "pipeline alive" line.
-    pub fn with_gateway_stats(mut self, stats: Vec<(&'static str, Arc<SessionStats>)>) -> Self {
-        self.gateway_stats = stats;
-        self
-    }
-
-    /// Also keeps the gateways' counters in `telemetry` as `<venue>.<counter>`, so that
-    /// `hedger inspect` shows gaps, reconnects and errors per venue.
+    /// Logs these gateways' counters with every "pipeline alive" line, and keeps them in
+    /// `telemetry` as `<venue>.<counter>` so that `hedger inspect` shows gaps, reconnects and
+    /// errors per venue.
     ///
     /// # Errors
     /// The telemetry file has no counter slots left.
-    pub fn with_telemetry_counters(
+    pub fn with_gateway_stats(
         mut self,
+        stats: Vec<(&'static str, Arc<SessionStats>)>,
         telemetry: &Arc<TelemetryFile>,
     ) -> Result<Self, TelemetryError> {
-        let mut all = Vec::with_capacity(self.gateway_stats.len());
-        for (venue, stats) in &self.gateway_stats {
-            let mut counters = Vec::with_capacity(stats.named().len());
-            for (name, _) in stats.named() {
-                counters.push(telemetry.register_counter(&format!("{venue}.{name}"))?);
-            }
+        let mut all = Vec::with_capacity(stats.len());
+        for (venue, s) in &stats {
+            let names = s.named().map(|(name, _)| name);
+            let counters = names
+                .iter()
+                .map(|name| telemetry.register_counter(&format!("{venue}.{name}")))
+                .collect::<Result<Vec<_>, _>>()?;
             all.push(counters);
         }
+        self.gateway_stats = stats;
         self.gateway_counters = all;
         self.publish_counters();
         Ok(self)
@@ -720,8 +718,7 @@ pub fn start(
     }
     let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
     let cold = ColdAgent::new(event_rx, Duration::from_secs(5))
-        .with_gateway_stats(venues.stats.clone())
-        .with_telemetry_counters(&telemetry)?;
+        .with_gateway_stats(venues.stats.clone(), &telemetry)?;
     runtime.spawn(&thread("cold")?, vec![Box::new(cold)])?;
     let mut inputs = vec![feed_rx];
     inputs.extend(venues.rings);

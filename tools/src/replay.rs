@@ -110,9 +110,31 @@ pub struct ReplayArgs {
 pub type Parser = Box<dyn FnMut(&[u8], &mut ParsedFrame) -> Result<(), WireError>>;
 type Sequencer = Box<dyn BookSequencer + Send>;
 
-/// The venue's parser.
+/// The venue's parser, as its gateway runs it (scanner first, then simd-json).
 pub fn parser_for(venue: ReplayVenue) -> Parser {
     venue_parts(venue).0
+}
+
+/// The venue's simd-json parser alone, without the scanner (benchmarks compare the two).
+pub fn general_parser_for(venue: ReplayVenue) -> Parser {
+    match venue {
+        ReplayVenue::BinanceUsdm => {
+            let mut parser = BinanceParser::general();
+            Box::new(move |bytes, out| parser.parse(bytes, out))
+        }
+        ReplayVenue::Bybit => {
+            let mut parser = BybitParser::general();
+            Box::new(move |bytes, out| parser.parse(bytes, out))
+        }
+        ReplayVenue::Okx => {
+            let mut parser = OkxParser::general();
+            Box::new(move |bytes, out| parser.parse(bytes, out))
+        }
+        ReplayVenue::Deribit => {
+            let mut parser = DeribitParser::general();
+            Box::new(move |bytes, out| parser.parse(bytes, out))
+        }
+    }
 }
 
 fn venue_parts(venue: ReplayVenue) -> (Parser, fn() -> Sequencer) {

@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use hedger_core::fixed::{parse_decimal_simple, parse_decimal_written};
+use hedger_core::fixed::parse_decimal_written;
 use simd_json::prelude::*;
 use simd_json::tape::{Node, Tape, Value};
 use simd_json::{Buffers, StaticNode};
@@ -391,17 +391,8 @@ pub fn tv_string_levels(
         if *parts < 2 {
             return Err(WireError::Field { field });
         }
-        let (Some((price, price_decimals)), Some((qty, qty_decimals))) = (
-            parse_decimal_simple(price.as_bytes(), WIRE_SCALE),
-            parse_decimal_simple(qty.as_bytes(), WIRE_SCALE),
-        ) else {
-            // An unusual shape: the exact reader decides, with a typed error if it must.
-            let (price, price_decimals) = decimal_str(price, field)?;
-            let (qty, qty_decimals) = decimal_str(qty, field)?;
-            out.push(WireLevel { price, qty, price_decimals, qty_decimals });
-            at += count + 1;
-            continue;
-        };
+        let (price, price_decimals) = decimal_str(price, field)?;
+        let (qty, qty_decimals) = decimal_str(qty, field)?;
         out.push(WireLevel { price, qty, price_decimals, qty_decimals });
         at += count + 1;
     }

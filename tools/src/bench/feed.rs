@@ -22,9 +22,6 @@ use hedger_core::ids::InstrumentId;
 use hedger_core::msg::Msg;
 use hedger_gateways::binance::session::{BinanceGateway, BinanceSessionConfig};
 use hedger_gateways::binance::BinanceParser;
-use hedger_gateways::bybit::BybitParser;
-use hedger_gateways::deribit::DeribitParser;
-use hedger_gateways::okx::OkxParser;
 use hedger_gateways::venue::{ParsedFrame, WireLevel, WIRE_SCALE};
 use hedger_ipc::clock::{calibrate_tsc_hz, now_tsc, ticks_to_ns};
 use hedger_ipc::runtime::Agent;
@@ -285,21 +282,7 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
         let bytes = (messages.iter().map(Vec::len).sum::<usize>() / messages.len()) as u64;
         // The simd-json row is the general path; the gateways run their scanners first (their
         // own rows below).
-        let mut parser: crate::replay::Parser = match venue {
-            ReplayVenue::Bybit => {
-                let mut general = BybitParser::general();
-                Box::new(move |bytes, out| general.parse(bytes, out))
-            }
-            ReplayVenue::Okx => {
-                let mut general = OkxParser::general();
-                Box::new(move |bytes, out| general.parse(bytes, out))
-            }
-            ReplayVenue::Deribit => {
-                let mut general = DeribitParser::general();
-                Box::new(move |bytes, out| general.parse(bytes, out))
-            }
-            _ => crate::replay::parser_for(venue),
-        };
+        let mut parser = crate::replay::general_parser_for(venue);
         let mut frame = ParsedFrame::new();
         let samples = time_parser(&messages, passes, |m| {
             parser(m, &mut frame).is_ok() && frame.bids.len() == 20
@@ -310,14 +293,12 @@ pub fn normalise_rows(passes: usize, tsc_hz: u64) -> Vec<FeedRow> {
             tsc_hz,
             Some(bytes),
         ));
-        if matches!(venue, ReplayVenue::Bybit | ReplayVenue::Okx | ReplayVenue::Deribit) {
-            let mut gateway_parser = crate::replay::parser_for(venue);
-            let samples = time_parser(&messages, passes, |m| {
-                gateway_parser(m, &mut frame).is_ok() && frame.bids.len() == 20
-            });
-            let name = format!("normalise/{}/scanner", venue.name());
-            rows.push(row_from(name, &samples, tsc_hz, Some(bytes)));
-        }
+        let mut gateway_parser = crate::replay::parser_for(venue);
+        let samples = time_parser(&messages, passes, |m| {
+            gateway_parser(m, &mut frame).is_ok() && frame.bids.len() == 20
+        });
+        let name = format!("normalise/{}/scanner", venue.name());
+        rows.push(row_from(name, &samples, tsc_hz, Some(bytes)));
     }
     rows.extend(binance_normalise_rows(passes, tsc_hz));
     rows
@@ -469,14 +450,16 @@ pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRo
         row_from(name.into(), &total, tsc_hz, None),
         row_from(format!("{name}/to-pop"), &to_pop, tsc_hz, None),
         row_from(format!("{name}/hot-apply"), &apply, tsc_hz, None),
-        row_from(format!("{name}/no-hot-stall"), &clean, tsc_hz, None),
+        FeedRow {
+            excluded_samples: Some(excluded),
+            ..row_from(format!("{name}/no-hot-stall"), &clean, tsc_hz, None)
+        },
         row_from(format!("{name}/gateway"), &gateway, tsc_hz, None),
         row_from(format!("{name}/hop"), &hop, tsc_hz, None),
     ];
     for row in &mut rows {
         row.msgs_per_s = (total.len() as f64 / seconds as f64).round();
     }
-    rows[3].excluded_samples = Some(excluded);
     let mut stall_row = row_from("hot-cpu-stalls".into(), &stall_ticks_seen, tsc_hz, None);
     stall_row.msgs_per_s = (stalls.len() as f64 / seconds as f64).round();
     rows.push(stall_row);
