@@ -284,10 +284,19 @@ impl Agent for HotAgent {
                 // Decoded once for the books and the top-of-book table.
                 let body = msg.body();
                 match self.books.apply_decoded(&msg, body) {
-                    BookUpdate::BatchEnd { instrument } if self.mid_guard.is_mapped(instrument) => {
-                        self.check_venue_mid(&msg, instrument);
+                    BookUpdate::BatchEnd { instrument } => {
+                        if let Some(book) = self.books.book(instrument) {
+                            // A crossed book is refused here too (its rows read unknown).
+                            let _ = self.table.set_from_book(instrument, book);
+                        }
+                        if self.mid_guard.is_mapped(instrument) {
+                            self.check_venue_mid(&msg, instrument);
+                        }
                     }
-                    BookUpdate::Invalidated { instrument } => self.mid_guard.reset(instrument),
+                    BookUpdate::Invalidated { instrument } => {
+                        self.table.clear_quotes(instrument);
+                        self.mid_guard.reset(instrument);
+                    }
                     _ => {}
                 }
                 // A venue gateway's state change (gap, resync, quarantine, stale, down, up) is

@@ -12,8 +12,8 @@ use std::time::Duration;
 use hedger::pipeline::{venue_asset_map, ColdAgent, HotAgent};
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{
-    Body, BookDelta, ChainEvent, ChainEventKind, Msg, OraclePrice, Origin, Side, FLAG_BATCH_END,
-    FLAG_SNAPSHOT_BEGIN,
+    Body, BookDelta, ChainEvent, ChainEventKind, GatewayStatus, Msg, OraclePrice, Origin, Side,
+    SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
 };
 use hedger_core::oracle::reference::REASON_VENUE_DEVIATION;
 use hedger_core::oracle::venue_mid::MidCheck;
@@ -175,4 +175,66 @@ fn a_venue_mid_off_the_reference_is_refused_and_reported_once_per_change() {
     assert_eq!(hot.capacity().mint_remaining_usde(1, 9), 0);
     assert_eq!((hot.chain_msgs(), cold.chain_events()), (3, 1));
     assert_eq!(hot_allocations, 0, "the hot agent allocated");
+}
+
+/// The hot thread's top-of-book table takes venue rows from the L2 book at each batch end: a
+/// deleted best level moves the row to the next level (fed level deltas, it kept the deleted
+/// price), a level inside a batch is not shown before the batch ends, and a book that stops
+/// being in sync reads unknown (0).
+#[test]
+fn top_of_book_rows_follow_the_book_and_clear_when_it_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let tel = TelemetryFile::create(
+        &dir.path().join("t.tel"),
+        TelemetryLimits::default(),
+        "t",
+        1_000_000_000,
+        0,
+    )
+    .unwrap();
+    let (mut venue_tx, venue_rx) = hedger_ipc::ring::<Msg>(&tel, "binance->hot", 1024).unwrap();
+    let (event_tx, _event_rx) = hedger_ipc::ring::<Msg>(&tel, "hot->cold", 1024).unwrap();
+    let mut hot = HotAgent::new(vec![venue_rx], event_tx, 64);
+    let row = |hot: &HotAgent| {
+        let r = hot.table().get(ETH_PERP as usize).copied().unwrap();
+        (r.bid_price_ticks / E8, r.bid_qty_lots, r.ask_price_ticks / E8, r.ask_qty_lots)
+    };
+    push(
+        &mut venue_tx,
+        &[
+            delta(Side::Buy, 3_499 * E8, 10, 1, FLAG_SNAPSHOT_BEGIN),
+            delta(Side::Buy, 3_498 * E8, 4, 1, 0),
+            delta(Side::Sell, 3_501 * E8, 7, 1, 0),
+            delta(Side::Sell, 3_502 * E8, 3, 1, FLAG_BATCH_END),
+        ],
+    );
+    while hot.do_work() > 0 {}
+    assert_eq!(row(&hot), (3_499, 10, 3_501, 7));
+
+    // Both best levels deleted in one batch.
+    push(
+        &mut venue_tx,
+        &[
+            delta(Side::Buy, 3_499 * E8, 0, 2, 0),
+            delta(Side::Sell, 3_501 * E8, 0, 2, FLAG_BATCH_END),
+        ],
+    );
+    while hot.do_work() > 0 {}
+    assert_eq!(row(&hot), (3_498, 4, 3_502, 3), "the next levels are the best now");
+
+    // A better bid mid-batch is not shown until the batch ends.
+    push(&mut venue_tx, &[delta(Side::Buy, 3_500 * E8, 1, 3, 0)]);
+    while hot.do_work() > 0 {}
+    assert_eq!(row(&hot).0, 3_498);
+    push(&mut venue_tx, &[delta(Side::Sell, 3_503 * E8, 1, 3, FLAG_BATCH_END)]);
+    while hot.do_work() > 0 {}
+    assert_eq!(row(&hot), (3_500, 1, 3_502, 3));
+
+    // A gap: the gateway marks the book resyncing, and the row forgets its quotes.
+    let status =
+        GatewayStatus { state: SourceState::Resyncing, reason_code: 1, reason_count: 1, detail: 0 };
+    let origin = Origin::new(VenueId::BinanceUsdm, InstrumentId(ETH_PERP));
+    push(&mut venue_tx, &[Msg::new(origin, Body::GatewayStatus(status))]);
+    while hot.do_work() > 0 {}
+    assert_eq!(row(&hot), (0, 0, 0, 0));
 }

@@ -1,11 +1,13 @@
 //! Top-of-book per instrument, the hot thread's first state.
 //!
 //! A fixed-capacity table (sized at start-up, never grown) of the latest best bid/offer and last
-//! trade per instrument. It is what the foundation pipeline's hot thread maintains; the full L2
-//! books replace the BBO source in the market-data issue, the table stays as the hot thread's
-//! cheap cross-venue view.
+//! trade per instrument: the hot thread's cheap cross-venue view. BBO messages set a row
+//! directly; for a venue with an L2 book the hot thread sets the row from the book after each
+//! complete batch ([`TopOfBookTable::set_from_book`]) and clears it when the book stops being in
+//! sync, because a level delta alone cannot tell the new best when the best level is deleted.
 
-use crate::msg::{Body, DecodeError, Msg, Side};
+use crate::book::OrderBook;
+use crate::msg::{Body, DecodeError, Msg};
 
 /// Latest known prices of one instrument (ticks/lots; 0 = unknown).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,22 +85,51 @@ impl TopOfBookTable {
                 row.ask_qty_lots = b.ask_qty_lots;
             }
             Body::Trade(t) => row.last_trade_price_ticks = t.price_ticks,
-            Body::BookDelta(d) if d.qty_lots > 0 => match d.side {
-                Side::Buy if d.price_ticks >= row.bid_price_ticks => {
-                    row.bid_price_ticks = d.price_ticks;
-                    row.bid_qty_lots = d.qty_lots;
-                }
-                Side::Sell if row.ask_price_ticks == 0 || d.price_ticks <= row.ask_price_ticks => {
-                    row.ask_price_ticks = d.price_ticks;
-                    row.ask_qty_lots = d.qty_lots;
-                }
-                _ => return Applied::Ignored,
-            },
+            // A single level delta cannot say what the new best is when the best level is
+            // deleted; the L2 book can. The caller sets the row from the book once the batch is
+            // complete ([`TopOfBookTable::set_from_book`]).
             _ => return Applied::Ignored,
         }
         row.updates += 1;
         self.applied += 1;
         Applied::Updated
+    }
+
+    /// Sets an instrument's bid and ask from its L2 book, after a complete batch: both sides'
+    /// best levels, or 0 (unknown) for an empty side. Also clears a crossed book's quotes
+    /// rather than keep a bid at or above the ask.
+    pub fn set_from_book(&mut self, instrument: u32, book: &OrderBook) -> Applied {
+        let Some(row) = self.rows.get_mut(instrument as usize) else {
+            return self.reject(REJECT_INSTRUMENT);
+        };
+        if book.is_crossed() {
+            Self::clear_row_quotes(row);
+            return self.reject(REJECT_CROSSED);
+        }
+        let bid = book.best_bid().unwrap_or_default();
+        let ask = book.best_ask().unwrap_or_default();
+        row.bid_price_ticks = bid.price_ticks;
+        row.bid_qty_lots = bid.qty_lots;
+        row.ask_price_ticks = ask.price_ticks;
+        row.ask_qty_lots = ask.qty_lots;
+        row.updates += 1;
+        self.applied += 1;
+        Applied::Updated
+    }
+
+    /// Forgets an instrument's bid and ask (its book became unusable): a reader sees "unknown",
+    /// not the last prices of a book that is no longer in sync.
+    pub fn clear_quotes(&mut self, instrument: u32) {
+        if let Some(row) = self.rows.get_mut(instrument as usize) {
+            Self::clear_row_quotes(row);
+        }
+    }
+
+    fn clear_row_quotes(row: &mut TopOfBook) {
+        row.bid_price_ticks = 0;
+        row.bid_qty_lots = 0;
+        row.ask_price_ticks = 0;
+        row.ask_qty_lots = 0;
     }
 
     fn reject(&mut self, reason: u8) -> Applied {
@@ -126,7 +157,7 @@ impl TopOfBookTable {
 mod tests {
     use super::*;
     use crate::ids::{InstrumentId, VenueId};
-    use crate::msg::{Bbo, BookDelta, Origin, Trade, FLAG_BATCH_END};
+    use crate::msg::{Bbo, BookDelta, Origin, Side, Trade, FLAG_BATCH_END};
 
     fn at(instrument: u32, body: Body) -> Msg {
         Msg::new(Origin::new(VenueId::Synthetic, InstrumentId(instrument)), body)
@@ -142,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn bbo_trades_and_improving_deltas_update_the_row() {
+    fn bbo_and_trades_update_the_row_deltas_are_left_to_the_book() {
         let mut table = TopOfBookTable::new(2);
         assert_eq!(table.apply(&at(1, bbo(100, 101))), Applied::Updated);
         let trade =
@@ -156,11 +187,37 @@ mod tests {
             seq_prev: 1,
             batch_flags: FLAG_BATCH_END,
         });
-        assert_eq!(table.apply(&at(1, better_bid)), Applied::Updated);
+        assert_eq!(table.apply(&at(1, better_bid)), Applied::Ignored);
         let row = table.get(1).unwrap();
-        assert_eq!((row.bid_price_ticks, row.bid_qty_lots, row.ask_price_ticks), (100, 9, 101));
-        assert_eq!((row.last_trade_price_ticks, row.updates), (101, 3));
+        assert_eq!((row.bid_price_ticks, row.bid_qty_lots, row.ask_price_ticks), (100, 1, 101));
+        assert_eq!((row.last_trade_price_ticks, row.updates), (101, 2));
         assert_eq!(table.get(0).unwrap().updates, 0);
+    }
+
+    /// The bug this replaced: a row fed level deltas kept a deleted best bid for ever. From the
+    /// book, deleting the best level moves the row to the next one; an empty side reads 0.
+    #[test]
+    fn rows_from_the_book_follow_deleted_best_levels() {
+        let mut table = TopOfBookTable::new(1);
+        let mut book = OrderBook::new(8);
+        for (side, price, qty) in [(Side::Buy, 99, 5), (Side::Buy, 100, 7), (Side::Sell, 102, 3)] {
+            book.set(side, price, qty).unwrap();
+        }
+        assert_eq!(table.set_from_book(0, &book), Applied::Updated);
+        assert_eq!(table.get(0).unwrap().bid_price_ticks, 100);
+        book.set(Side::Buy, 100, 0).unwrap();
+        book.set(Side::Sell, 102, 0).unwrap();
+        table.set_from_book(0, &book);
+        let row = *table.get(0).unwrap();
+        assert_eq!((row.bid_price_ticks, row.bid_qty_lots), (99, 5));
+        assert_eq!((row.ask_price_ticks, row.ask_qty_lots), (0, 0));
+        assert_eq!(table.set_from_book(3, &book), Applied::Rejected(REJECT_INSTRUMENT));
+        book.set(Side::Sell, 98, 1).unwrap();
+        assert_eq!(table.set_from_book(0, &book), Applied::Rejected(REJECT_CROSSED));
+        assert_eq!(table.get(0).unwrap().bid_price_ticks, 0, "a crossed book leaves no quotes");
+        table.apply(&at(0, bbo(100, 101)));
+        table.clear_quotes(0);
+        assert_eq!(table.get(0).unwrap().ask_price_ticks, 0);
     }
 
     #[test]
