@@ -542,6 +542,9 @@ fn replay_simulator_serves_a_recording_to_the_gateway() {
     use hedger_tools::venue_sim::replay::{ReplaySim, ReplaySimConfig};
     let mut sim_cfg = PubSubSimConfig::new(&symbols(Venue::Bybit));
     sim_cfg.tick_interval_ms = 5;
+    // One symbol per instruments page: the recorder must follow the cursor as the gateway
+    // does, and the replay simulator must serve the recorded pages by their cursors.
+    sim_cfg.instruments_page_max = 1;
     let sim = hedger_tools::venue_sim::bybit::start(sim_cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("sim.pem");
@@ -558,7 +561,7 @@ fn replay_simulator_serves_a_recording_to_the_gateway() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["instruments"], 1, "{report}");
+    assert_eq!(report["instruments"], 2, "two pages of one symbol each: {report}");
     drop(sim);
 
     let offline = std::process::Command::new(hedger)

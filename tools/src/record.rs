@@ -32,7 +32,8 @@ pub const KIND_REST_SNAPSHOT: u16 = 2;
 /// `{"venue":"binance-usdm","symbols":["BTCUSDT",…],"ws_url":…,"rest_url":…}`.
 pub const KIND_META: u16 = 3;
 /// Record kind: one instruments endpoint response body (`source` = index of the request in
-/// `hedger_gateways::venue::instruments::request_targets`), recorded first when `--rest-url` is
+/// `hedger_gateways::venue::instruments::request_targets`; Bybit pages share their request's
+/// index and follow each other in page order), recorded first when `--rest-url` is
 /// given, so a replay simulator can advertise the recorded venue's real grid.
 pub const KIND_INSTRUMENTS: u16 = 4;
 
@@ -73,6 +74,8 @@ pub enum RecordError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Transport(#[from] TransportError),
+    #[error("instruments: {0}")]
+    Instruments(#[from] hedger_gateways::venue::instruments::InstrumentsError),
     #[error("--rest-url is required for binance-usdm (its book snapshots come from REST)")]
     RestUrlRequired,
     #[error("cannot read CA certificate {path}: {message}")]
@@ -202,7 +205,8 @@ async fn session(
     }
 }
 
-/// Fetches and journals the venue's instruments bodies (one record per request target).
+/// Fetches and journals the venue's instruments bodies: one record per body, with the index
+/// of its request target as the source (Bybit: every page the gateway would follow, in order).
 async fn record_instruments(
     args: &RecordArgs,
     rest_url: &str,
@@ -210,20 +214,12 @@ async fn record_instruments(
     journal: &mut JournalWriter,
     report: &mut RecordReport,
 ) -> Result<(), RecordError> {
-    use hedger_gateways::venue::instruments::{request_targets, INSTRUMENTS_BODY_BYTES_MAX};
-    let base = Endpoint::parse(rest_url.trim_end_matches('/'))?;
+    use hedger_gateways::venue::instruments::fetch_instrument_bodies;
     let symbols: Vec<&str> = args.symbols.iter().map(String::as_str).collect();
-    for (index, target) in
-        request_targets(args.venue.venue_id(), &base.target, &symbols).iter().enumerate()
-    {
-        let endpoint = base.with_target(target);
-        let body = with_timeout(
-            &endpoint.authority(),
-            10_000,
-            http_get(&endpoint, Some(tls), INSTRUMENTS_BODY_BYTES_MAX),
-        )
-        .await?;
-        append(journal, report, KIND_INSTRUMENTS, index as u32, body)?;
+    let bodies =
+        fetch_instrument_bodies(args.venue.venue_id(), rest_url, Some(tls), &symbols).await?;
+    for body in bodies {
+        append(journal, report, KIND_INSTRUMENTS, body.target as u32, body.body)?;
         report.instruments += 1;
     }
     Ok(())

@@ -419,6 +419,60 @@ async fn get(
     Ok(body)
 }
 
+/// One instruments response body, with the index of its request target in
+/// [`request_targets`] (Bybit: one body per page, in page order).
+#[derive(Clone, Debug)]
+pub struct InstrumentsBody {
+    pub target: usize,
+    pub body: Vec<u8>,
+    /// The specs the body lists (already parsed to follow Bybit's cursor).
+    pub specs: Vec<InstrumentSpec>,
+}
+
+/// Every instruments body `venue` answers from `rest_url`, following Bybit's `nextPageCursor`
+/// for at most [`BYBIT_PAGES_MAX`] pages. The gateway and `hedger record` both read through
+/// this, so a recording holds exactly the pages a gateway would have read.
+///
+/// # Errors
+/// Transport failures and parse errors (a body that does not parse is not returned).
+pub async fn fetch_instrument_bodies(
+    venue: VenueId,
+    rest_url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    symbols: &[&str],
+) -> Result<Vec<InstrumentsBody>, InstrumentsError> {
+    let base = Endpoint::parse(rest_url.trim_end_matches('/'))?;
+    let targets = request_targets(venue, &base.target, symbols);
+    if targets.is_empty() {
+        return Err(InstrumentsError::UnsupportedVenue(venue.name()));
+    }
+    let mut bodies = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        if venue != VenueId::Bybit {
+            let body = get(&base, target, tls).await?;
+            let specs = parse_instruments(venue, &body)?;
+            bodies.push(InstrumentsBody { target: index, body, specs });
+            continue;
+        }
+        let mut cursor = String::new();
+        for _ in 0..BYBIT_PAGES_MAX {
+            let page = if cursor.is_empty() {
+                target.clone()
+            } else {
+                format!("{target}&cursor={cursor}")
+            };
+            let body = get(&base, &page, tls).await?;
+            let (specs, next) = parse_bybit_page(&body)?;
+            bodies.push(InstrumentsBody { target: index, body, specs });
+            if next.is_empty() {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(bodies)
+}
+
 /// Fetches `venue`'s instruments from `rest_url` and returns the specs of `symbols`, in order.
 ///
 /// # Errors
@@ -430,32 +484,8 @@ pub async fn fetch_instruments(
     tls: Option<&Arc<rustls::ClientConfig>>,
     symbols: &[&str],
 ) -> Result<Vec<InstrumentSpec>, InstrumentsError> {
-    let base = Endpoint::parse(rest_url)?;
-    let targets = request_targets(venue, &base.target, symbols);
-    if targets.is_empty() {
-        return Err(InstrumentsError::UnsupportedVenue(venue.name()));
-    }
-    let mut all = Vec::new();
-    for target in targets {
-        if venue == VenueId::Bybit {
-            let mut cursor = String::new();
-            for _ in 0..BYBIT_PAGES_MAX {
-                let page = if cursor.is_empty() {
-                    target.clone()
-                } else {
-                    format!("{target}&cursor={cursor}")
-                };
-                let (specs, next) = parse_bybit_page(&get(&base, &page, tls).await?)?;
-                all.extend(specs);
-                if next.is_empty() {
-                    break;
-                }
-                cursor = next;
-            }
-        } else {
-            all.extend(parse_instruments(venue, &get(&base, &target, tls).await?)?);
-        }
-    }
+    let bodies = fetch_instrument_bodies(venue, rest_url, tls, symbols).await?;
+    let all: Vec<InstrumentSpec> = bodies.into_iter().flat_map(|b| b.specs).collect();
     select(&all, symbols)
 }
 

@@ -110,8 +110,14 @@ pub fn binance_exchange_info(symbols: &[&str]) -> String {
         .to_string()
 }
 
-/// `GET /v5/market/instruments-info?category=linear` (one page, no cursor).
+/// `GET /v5/market/instruments-info?category=linear`: every symbol on one page.
 pub fn bybit_instruments_info(symbols: &[&str]) -> String {
+    bybit_instruments_info_page(symbols, "")
+}
+
+/// One page of `GET /v5/market/instruments-info?category=linear`, with `next_cursor` as its
+/// `nextPageCursor` (empty on the last page).
+pub fn bybit_instruments_info_page(symbols: &[&str], next_cursor: &str) -> String {
     let g = BYBIT_GRID;
     let list: Vec<Value> = symbols
         .iter()
@@ -128,7 +134,7 @@ pub fn bybit_instruments_info(symbols: &[&str]) -> String {
         })
         .collect();
     json!({"retCode": 0, "retMsg": "OK",
-           "result": {"category": "linear", "list": list, "nextPageCursor": ""},
+           "result": {"category": "linear", "list": list, "nextPageCursor": next_cursor},
            "retExtInfo": {}, "time": 0})
     .to_string()
 }

@@ -154,6 +154,9 @@ pub struct PubSubSimConfig {
     pub symbols: Vec<String>,
     pub seed: u64,
     pub tick_interval_ms: u64,
+    /// Most symbols per page of Bybit's instruments endpoint, whatever `limit` the client asks
+    /// (the venue's own cap is 1000). Tests set it low to make the client follow the cursor.
+    pub instruments_page_max: usize,
 }
 
 impl PubSubSimConfig {
@@ -164,6 +167,7 @@ impl PubSubSimConfig {
             symbols: symbols.iter().map(|s| s.to_string()).collect(),
             seed: 7,
             tick_interval_ms: 10,
+            instruments_page_max: BYBIT_LIMIT_MAX,
         }
     }
 }
@@ -325,6 +329,7 @@ struct Shared {
     market: Arc<Mutex<Market>>,
     faults: Arc<Faults>,
     counters: Arc<SimCounters>,
+    instruments_page_max: usize,
 }
 
 impl PubSubSim {
@@ -358,6 +363,7 @@ impl PubSubSim {
             market: Arc::clone(&market),
             faults,
             counters: Arc::new(SimCounters::default()),
+            instruments_page_max: cfg.instruments_page_max.max(1),
         });
         let (faults, counters) = (Arc::clone(&shared.faults), Arc::clone(&shared.counters));
         let tls = cfg.tls;
@@ -543,10 +549,49 @@ fn rest(shared: &Shared, target: &str) -> (&'static str, String) {
         .map(String::as_str)
         .filter(|s| currency.is_none_or(|c| s.split('-').next() == Some(c)))
         .collect();
+    if shared.format.venue() == VenueId::Bybit {
+        return bybit_instruments_page(query, &symbols, shared.instruments_page_max);
+    }
     match instruments_body(shared.format.venue(), &symbols) {
         Some(body) => ("200 OK", body),
         None => ("404 Not Found", r#"{"error":"not found"}"#.to_string()),
     }
+}
+
+/// Bybit's cap on `limit` for `instruments-info` (its default is 500).
+pub const BYBIT_LIMIT_MAX: usize = 1000;
+const BYBIT_LIMIT_DEFAULT: usize = 500;
+
+/// One page of Bybit's instruments endpoint: `limit` symbols (default 500, at most 1000 and at
+/// most the simulator's page cap) from the `cursor` on, with the next page's cursor, or an
+/// empty one on the last page. The cursor is opaque to clients, as Bybit's is; a cursor this
+/// simulator did not hand out gets Bybit's parameter error.
+fn bybit_instruments_page(
+    query: &str,
+    symbols: &[&str],
+    page_max: usize,
+) -> (&'static str, String) {
+    let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name));
+    let limit = param("limit=")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(BYBIT_LIMIT_DEFAULT)
+        .clamp(1, BYBIT_LIMIT_MAX)
+        .min(page_max);
+    let start = match param("cursor=") {
+        None | Some("") => 0,
+        Some(cursor) => {
+            match cursor.strip_prefix("next%3D").and_then(|n| n.parse::<usize>().ok()) {
+                Some(start) if start < symbols.len() => start,
+                _ => {
+                    let body = r#"{"retCode":10001,"retMsg":"params error: cursor invalid","result":{},"retExtInfo":{},"time":0}"#;
+                    return ("200 OK", body.to_string());
+                }
+            }
+        }
+    };
+    let end = (start + limit).min(symbols.len());
+    let next = if end < symbols.len() { format!("next%3D{end}") } else { String::new() };
+    ("200 OK", super::instruments::bybit_instruments_info_page(&symbols[start..end], &next))
 }
 
 /// Per-connection state of the writer.
@@ -686,4 +731,39 @@ fn forward(conn: &mut Conn, out: &SubOut, texts: &mut Vec<String>) {
         *filter = None;
     }
     texts.push(out.text.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hedger_gateways::venue::instruments::parse_bybit_page;
+
+    /// The pages a client reads by following `nextPageCursor` hold every symbol once, in order;
+    /// `limit` is honoured up to the caps; a cursor not handed out is Bybit's parameter error.
+    #[test]
+    fn bybit_instruments_pages_follow_the_cursor() {
+        let symbols = ["ADAUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"];
+        let mut query = "category=linear&limit=2".to_string();
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (status, body) = bybit_instruments_page(&query, &symbols, 1000);
+            assert_eq!(status, "200 OK");
+            let (specs, next) = parse_bybit_page(body.as_bytes()).unwrap();
+            assert!(specs.len() <= 2);
+            seen.extend(specs.into_iter().map(|s| s.symbol.as_str().to_string()));
+            pages += 1;
+            if next.is_empty() {
+                break;
+            }
+            query = format!("category=linear&limit=2&cursor={next}");
+        }
+        assert_eq!((pages, seen), (3, symbols.map(String::from).to_vec()));
+        let (_, one) = bybit_instruments_page("category=linear&limit=1000", &symbols, 1);
+        assert_eq!(parse_bybit_page(one.as_bytes()).unwrap().0.len(), 1, "the page cap wins");
+        let (_, all) = bybit_instruments_page("category=linear", &symbols, 1000);
+        assert_eq!(parse_bybit_page(all.as_bytes()).unwrap().1, "", "one page holds five");
+        let (_, bad) = bybit_instruments_page("category=linear&cursor=forged", &symbols, 1000);
+        assert!(parse_bybit_page(bad.as_bytes()).is_err());
+    }
 }

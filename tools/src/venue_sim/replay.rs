@@ -53,6 +53,9 @@ pub enum ReplaySimError {
     Io(#[from] std::io::Error),
 }
 
+/// Largest record source (symbol or request index) a recording may use.
+const SOURCES_MAX: usize = 4096;
+
 /// What a recording holds, loaded once at start.
 struct Recording {
     symbols: Vec<String>,
@@ -60,8 +63,8 @@ struct Recording {
     frames: Vec<(u64, Vec<u8>)>,
     /// First REST snapshot body per symbol index.
     snapshots: Vec<Option<Vec<u8>>>,
-    /// Instruments bodies by request index.
-    instruments: Vec<Option<Vec<u8>>>,
+    /// Instruments bodies by request index, every recorded page in order (Bybit has several).
+    instruments: Vec<Vec<Vec<u8>>>,
 }
 
 fn load(cfg: &ReplaySimConfig) -> Result<Recording, ReplaySimError> {
@@ -79,6 +82,11 @@ fn load(cfg: &ReplaySimConfig) -> Result<Recording, ReplaySimError> {
     let mut first_ts_ns = None;
     while let Some(record) = reader.next_record().map_err(|e| bad(&e))? {
         let slot = record.source as usize;
+        // A source indexes a symbol or a request target: far fewer than this. A larger one is
+        // a foreign or damaged journal, refused rather than sized into memory.
+        if matches!(record.kind, KIND_REST_SNAPSHOT | KIND_INSTRUMENTS) && slot >= SOURCES_MAX {
+            return Err(bad(&format!("record source {slot} is out of range (< {SOURCES_MAX})")));
+        }
         match record.kind {
             KIND_META => {
                 let meta: serde_json::Value =
@@ -92,16 +100,17 @@ fn load(cfg: &ReplaySimConfig) -> Result<Recording, ReplaySimError> {
                 let first = *first_ts_ns.get_or_insert(record.ts_ns);
                 rec.frames.push((record.ts_ns.saturating_sub(first), record.payload));
             }
-            KIND_REST_SNAPSHOT | KIND_INSTRUMENTS => {
-                let list = if record.kind == KIND_INSTRUMENTS {
-                    &mut rec.instruments
-                } else {
-                    &mut rec.snapshots
-                };
-                if list.len() <= slot {
-                    list.resize(slot + 1, None);
+            KIND_REST_SNAPSHOT => {
+                if rec.snapshots.len() <= slot {
+                    rec.snapshots.resize(slot + 1, None);
                 }
-                list[slot].get_or_insert(record.payload);
+                rec.snapshots[slot].get_or_insert(record.payload);
+            }
+            KIND_INSTRUMENTS => {
+                if rec.instruments.len() <= slot {
+                    rec.instruments.resize(slot + 1, Vec::new());
+                }
+                rec.instruments[slot].push(record.payload);
             }
             _ => {}
         }
@@ -237,15 +246,37 @@ fn rest(shared: &Shared, target: &str) -> (&'static str, Vec<u8>) {
             None => not_found,
         };
     }
+    // A Bybit page after the first is the request's target plus the cursor the previous page
+    // handed out.
+    let (request, cursor) = match target.split_once("&cursor=") {
+        Some((request, cursor)) => (request, Some(cursor)),
+        None => (target, None),
+    };
     let targets = request_targets(venue.venue_id(), rest_base_path(venue), &symbols);
-    let Some(index) = targets.iter().position(|t| t == target) else { return not_found };
-    if let Some(body) = shared.rec.instruments.get(index).cloned().flatten() {
-        return ("200 OK", body);
+    let Some(index) = targets.iter().position(|t| t == request) else { return not_found };
+    if let Some(pages) = shared.rec.instruments.get(index).filter(|p| !p.is_empty()) {
+        let page = match cursor {
+            None => pages.first(),
+            Some(cursor) => pages
+                .windows(2)
+                .find(|pair| next_page_cursor(&pair[0]).as_deref() == Some(cursor))
+                .map(|pair| &pair[1]),
+        };
+        return match page {
+            Some(body) => ("200 OK", body.clone()),
+            None => not_found,
+        };
     }
     match instruments_body(venue.venue_id(), &symbols) {
         Some(body) => ("200 OK", body.into_bytes()),
         None => not_found,
     }
+}
+
+/// The `nextPageCursor` of a recorded Bybit instruments page.
+fn next_page_cursor(body: &[u8]) -> Option<String> {
+    let page: serde_json::Value = serde_json::from_slice(body).ok()?;
+    page["result"]["nextPageCursor"].as_str().map(str::to_string)
 }
 
 /// Replays the recording to one client; answers its `ping`s meanwhile.
