@@ -710,22 +710,40 @@ pub fn start(
         unix_ms(),
     )
     .context("creating the telemetry file")?;
-    let embedded = crate::oracles::prepare(&cfg.oracles, crate::chain::EMBEDDED_MARKET_SEED)?;
+    let runtime_cfg = cfg.runtime();
+    let thread =
+        |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
+    // Embedded stand-ins (and every thread or process they start) stay off the hot thread's
+    // core; see `with_affinity`.
+    let hot_core = runtime_cfg.thread("hot").and_then(|t| t.core);
+    let standin_cores: Vec<usize> =
+        cores.iter().copied().filter(|c| Some(*c) != hot_core).collect();
+    let (embedded, chain_parts, venues) =
+        hedger_ipc::runtime::with_affinity(&standin_cores, || {
+            let embedded =
+                crate::oracles::prepare(&cfg.oracles, crate::chain::EMBEDDED_MARKET_SEED)?;
+            let chain_parts = match cfg.chain.enabled {
+                true => Some(crate::chain::start(
+                    &cfg.chain,
+                    &embedded.config,
+                    &telemetry,
+                    cfg.rings.capacity,
+                )?),
+                false => None,
+            };
+            let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
+            anyhow::Ok((embedded, chain_parts, venues))
+        })?;
     let oracles = embedded.config;
     let mut runtime = Runtime::new(Arc::clone(&telemetry), stop);
     let (feed_tx, feed_rx) = ring::<Msg>(&telemetry, "feed->hot", cfg.rings.capacity)?;
     let (event_tx, event_rx) = ring::<Msg>(&telemetry, "hot->cold", cfg.rings.capacity)?;
-    let runtime_cfg = cfg.runtime();
-    let thread =
-        |name: &str| runtime_cfg.thread(name).cloned().context("validated config lacks a thread");
     let (mut chain_agents, mut chain_ring, mut chain_node) = (Vec::new(), None, None);
-    if cfg.chain.enabled {
-        let parts = crate::chain::start(&cfg.chain, &oracles, &telemetry, cfg.rings.capacity)?;
+    if let Some(parts) = chain_parts {
         chain_agents = parts.agents;
         chain_ring = Some(parts.ring);
         chain_node = parts.node;
     }
-    let venues = crate::venues::start(&cfg.venues, &telemetry, cfg.rings.capacity)?;
     let cold = ColdAgent::new(event_rx, Duration::from_secs(5))
         .with_gateway_stats(venues.stats.clone(), &telemetry)?;
     runtime.spawn(&thread("cold")?, vec![Box::new(cold)])?;

@@ -194,6 +194,45 @@ pub fn available_cores() -> Vec<usize> {
     core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect()
 }
 
+/// Runs `f` with the calling thread allowed only on `cores`, then restores its previous mask.
+/// Threads and processes that `f` starts inherit the narrower mask and keep it.
+///
+/// Why: in-process stand-ins (venue and oracle simulators, the local chain node) are not
+/// pinned. Left on every core, they run next to the hot thread, and a spin-yield hot loop hands
+/// them its core for a whole scheduler slice, which showed up as ring hop p99 near 1 ms in
+/// `hedger run`. With an empty `cores`, or off Linux, `f` just runs.
+pub fn with_affinity<R>(cores: &[usize], f: impl FnOnce() -> R) -> R {
+    #[cfg(target_os = "linux")]
+    {
+        let set_bytes = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `cpu_set_t` is plain data (zeroed = empty set); CPU_SET is only called with a
+        // CPU below the set's bit size; the calls affect only the calling thread (pid 0).
+        let previous = unsafe {
+            let mut previous: libc::cpu_set_t = std::mem::zeroed();
+            let mut narrow: libc::cpu_set_t = std::mem::zeroed();
+            let mut any = false;
+            for &cpu in cores.iter().filter(|&&cpu| cpu < 8 * set_bytes) {
+                libc::CPU_SET(cpu, &mut narrow);
+                any = true;
+            }
+            let saved = libc::sched_getaffinity(0, set_bytes, &mut previous) == 0;
+            (any && saved && libc::sched_setaffinity(0, set_bytes, &narrow) == 0)
+                .then_some(previous)
+        };
+        let result = f();
+        if let Some(previous) = previous {
+            // SAFETY: as above; restores the mask read before.
+            unsafe { libc::sched_setaffinity(0, set_bytes, &previous) };
+        }
+        result
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cores;
+        f()
+    }
+}
+
 /// The CPU the calling thread runs on now.
 pub fn current_cpu() -> Option<u32> {
     #[cfg(target_os = "linux")]
@@ -396,6 +435,38 @@ fn idle(policy: SpinPolicy, idle_loops: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    fn allowed_cpus() -> Vec<usize> {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap();
+        let mut cpus = Vec::new();
+        for part in list.trim().split(',') {
+            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+            cpus.extend(lo.parse::<usize>().unwrap()..=hi.parse::<usize>().unwrap());
+        }
+        cpus
+    }
+
+    /// Inside `with_affinity` the thread and the threads it spawns run only on the cores given
+    /// (spawned ones keep that mask); afterwards the caller's own mask is back.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn with_affinity_narrows_for_the_closure_and_its_threads_then_restores() {
+        let before = allowed_cpus();
+        let only = *before.last().unwrap();
+        let (inside, spawned) = with_affinity(&[only], || {
+            let child = std::thread::spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                allowed_cpus()
+            });
+            (allowed_cpus(), child)
+        });
+        assert_eq!(inside, vec![only]);
+        assert_eq!(allowed_cpus(), before, "the caller's mask is restored");
+        assert_eq!(spawned.join().unwrap(), vec![only], "a thread started inside keeps the mask");
+        assert_eq!(with_affinity(&[], allowed_cpus), before, "no cores: nothing changes");
+    }
     use crate::telemetry::{TelemetryLimits, TelemetryReader};
     use std::sync::atomic::AtomicU64;
 
