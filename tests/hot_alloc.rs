@@ -90,6 +90,8 @@ fn hot_and_feed_loops_do_not_allocate_after_start_up() {
         "hot thread processed only {}",
         hot.processed() - before
     );
-    assert!(hot.table().applied() > 100_000);
+    // Every synthetic tick is at most 4 messages with exactly one (uncrossed) BBO, and the table
+    // applies every BBO; level deltas go to the L2 books, not the table.
+    assert!(hot.table().applied() >= 50_000, "table applied {}", hot.table().applied());
     assert_eq!(common::alloc::allocations(), 0, "allocations on the hot or feed thread");
 }
