@@ -46,8 +46,8 @@ fn normalise(c: &mut Criterion) {
     group.finish();
 }
 
-/// The hot side of wire-to-book for one 20×20 delta frame as the gateway publishes it (40
-/// `BookDelta`s, the last with the batch end), popped from a ring and applied: by the bare
+/// The hot side of wire-to-book for one 20×20 delta frame as the gateway publishes it (20
+/// `BookLevels` of two levels or one, then the closing `BookDelta`), popped from a ring and applied: by the bare
 /// `HotBooks` loop that `hedger bench feed` times, and by the real `HotAgent` (books, top-of-book
 /// table, venue-mid check on a mapped instrument). The difference is what the bench's
 /// wire-to-book rows leave out.
@@ -56,9 +56,10 @@ fn hot_apply(c: &mut Criterion) {
     use hedger_core::books::HotBooks;
     use hedger_core::ids::{InstrumentId, VenueId};
     use hedger_core::msg::{
-        Body, BookDelta, Msg, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+        Body, BookDelta, BookLevel, Msg, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
     };
     use hedger_gateways::synthetic::INSTRUMENTS_MAX;
+    use hedger_gateways::venue::publish::pack_batch;
     use hedger_ipc::runtime::Agent;
     use hedger_ipc::telemetry::{TelemetryFile, TelemetryLimits};
 
@@ -68,10 +69,9 @@ fn hot_apply(c: &mut Criterion) {
     // Unrelated mids would grow the book to thousands of levels and time array shifts instead.
     let mut first = ParsedFrame::new();
     BinanceParser::new().parse(&binance_depth_messages()[0], &mut first).expect("input parses");
-    let frames: Vec<Vec<Msg>> = binance_depth_messages()
+    let parsed: Vec<ParsedFrame> = binance_depth_messages()
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
+        .map(|m| {
             let mut frame = ParsedFrame::new();
             BinanceParser::new().parse(m, &mut frame).expect("bench input parses");
             for (mine, theirs) in frame.bids.iter_mut().zip(&first.bids) {
@@ -80,25 +80,48 @@ fn hot_apply(c: &mut Criterion) {
             for (mine, theirs) in frame.asks.iter_mut().zip(&first.asks) {
                 mine.price = theirs.price;
             }
-            let total = frame.bids.len() + frame.asks.len();
-            let sides = [(Side::Buy, &frame.bids), (Side::Sell, &frame.asks)];
-            let levels = sides.iter().flat_map(|(side, l)| l.iter().map(move |l| (*side, l)));
+            frame
+        })
+        .collect();
+    let origin = Origin::new(VenueId::BinanceUsdm, InstrumentId(INSTRUMENT));
+    let ids = |frame: &ParsedFrame| (frame.ids.last, frame.ids.prev.unwrap_or(0).max(0) as u64);
+    let levels = |frame: &ParsedFrame| -> Vec<BookLevel> {
+        let bids = frame.bids.iter().map(|l| (Side::Buy, l));
+        let asks = frame.asks.iter().map(|l| (Side::Sell, l));
+        bids.chain(asks)
+            .map(|(side, l)| BookLevel { side, price_ticks: l.price, qty_lots: l.qty })
+            .collect()
+    };
+    // As the gateway publishes them: two levels a message, the last level closing the batch.
+    let frames: Vec<Vec<Msg>> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| {
+            let mut out = Vec::new();
+            let first_flags = if i == 0 { FLAG_SNAPSHOT_BEGIN } else { 0 };
+            pack_batch(&mut out, origin, levels(frame).into_iter(), ids(frame), first_flags);
+            out
+        })
+        .collect();
+    // The earlier format, one `BookDelta` per level, for comparison in the same run.
+    let frames_unpacked: Vec<Vec<Msg>> = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, frame)| {
+            let levels = levels(frame);
+            let total = levels.len();
+            let (seq, seq_prev) = ids(frame);
             levels
+                .into_iter()
                 .enumerate()
-                .map(|(k, (side, l))| {
-                    let mut flags = if k + 1 == total { FLAG_BATCH_END } else { 0 };
+                .map(|(k, l)| {
+                    let mut batch_flags = if k + 1 == total { FLAG_BATCH_END } else { 0 };
                     if i == 0 && k == 0 {
-                        flags |= FLAG_SNAPSHOT_BEGIN;
+                        batch_flags |= FLAG_SNAPSHOT_BEGIN;
                     }
-                    let origin = Origin::new(VenueId::BinanceUsdm, InstrumentId(INSTRUMENT));
-                    let delta = BookDelta {
-                        side,
-                        price_ticks: l.price,
-                        qty_lots: l.qty,
-                        seq: frame.ids.last,
-                        seq_prev: frame.ids.prev.unwrap_or(0).max(0) as u64,
-                        batch_flags: flags,
-                    };
+                    let BookLevel { side, price_ticks, qty_lots } = l;
+                    let delta =
+                        BookDelta { side, price_ticks, qty_lots, seq, seq_prev, batch_flags };
                     Msg::new(origin, Body::BookDelta(delta))
                 })
                 .collect()
@@ -126,20 +149,26 @@ fn hot_apply(c: &mut Criterion) {
         })
     });
 
-    let (mut tx, rx) = hedger_ipc::ring::<Msg>(&tel, "agent", 4096).expect("ring");
-    let (event_tx, mut event_rx) = hedger_ipc::ring::<Msg>(&tel, "events", 4096).expect("ring");
-    let mut asset_of = vec![None; INSTRUMENTS_MAX];
-    asset_of[INSTRUMENT as usize] = Some(0);
-    let mut agent = HotAgent::new(vec![rx], event_tx, INSTRUMENTS_MAX).with_venue_assets(asset_of);
-    group.bench_function("hot_agent", |b| {
-        b.iter(|| {
-            for frame in &frames {
-                assert_eq!(tx.push_slice(frame), frame.len());
-                black_box(agent.do_work());
-                while event_rx.pop_into(&mut batch) > 0 {}
-            }
-        })
-    });
+    for (name, frames) in
+        [("hot_agent", &frames), ("hot_agent_one_delta_per_level", &frames_unpacked)]
+    {
+        let (mut tx, rx) = hedger_ipc::ring::<Msg>(&tel, name, 4096).expect("ring");
+        let events = format!("{name}-events");
+        let (event_tx, mut event_rx) = hedger_ipc::ring::<Msg>(&tel, &events, 4096).expect("ring");
+        let mut asset_of = vec![None; INSTRUMENTS_MAX];
+        asset_of[INSTRUMENT as usize] = Some(0);
+        let mut agent =
+            HotAgent::new(vec![rx], event_tx, INSTRUMENTS_MAX).with_venue_assets(asset_of);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for frame in frames {
+                    assert_eq!(tx.push_slice(frame), frame.len());
+                    black_box(agent.do_work());
+                    while event_rx.pop_into(&mut batch) > 0 {}
+                }
+            })
+        });
+    }
     group.finish();
 }
 

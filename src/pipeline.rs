@@ -285,9 +285,13 @@ impl Agent for HotAgent {
                 let body = msg.body();
                 match self.books.apply_decoded(&msg, body) {
                     BookUpdate::BatchEnd { instrument } => {
-                        if let Some(book) = self.books.book(instrument) {
-                            // A crossed book is refused here too (its rows read unknown).
-                            let _ = self.table.set_from_book(instrument, book);
+                        // Rows come only from a synced book (a batch on a book that never had a
+                        // snapshot leaves them unknown); a crossed book is refused there too.
+                        match self.books.usable(instrument) {
+                            Some(book) => {
+                                let _ = self.table.set_from_book(instrument, book);
+                            }
+                            None => self.table.clear_quotes(instrument),
                         }
                         if self.mid_guard.is_mapped(instrument) {
                             self.check_venue_mid(&msg, instrument);

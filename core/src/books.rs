@@ -1,12 +1,18 @@
 //! The hot thread's books: one [`OrderBook`] per instrument, rebuilt from the gateways'
-//! `BookDelta` messages and gated by their `GatewayStatus` messages.
+//! `BookLevels` and `BookDelta` messages and gated by their `GatewayStatus` messages.
 //!
 //! A book is usable only between a completed snapshot (`FLAG_SNAPSHOT_BEGIN` … `FLAG_BATCH_END`)
 //! and the next status that is not `Up`. Mid-batch (between a delta and its batch end) the book is
 //! not usable either: readers never see half an update.
 
 use crate::book::OrderBook;
-use crate::msg::{Body, DecodeError, Msg, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN};
+use crate::msg::{
+    Body, DecodeError, Msg, MsgKind, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+};
+
+fn is_book_kind(kind: u8) -> bool {
+    kind == MsgKind::BookDelta as u8 || kind == MsgKind::BookLevels as u8
+}
 
 /// Per-instrument state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -98,6 +104,41 @@ impl HotBooks {
                     None => BookUpdate::Other,
                 }
             }
+            Ok(Body::BookLevels(levels)) => {
+                let (Some(book), Some(status)) =
+                    (self.books.get_mut(index), self.status.get_mut(index))
+                else {
+                    self.rejected += 1;
+                    return BookUpdate::Rejected;
+                };
+                if levels.batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
+                    book.clear();
+                    status.synced = true;
+                }
+                // Never a batch end (the decoder refuses one): the book stays mid-batch until
+                // the closing `BookDelta`.
+                status.in_batch = true;
+                for level in levels.levels() {
+                    if book.set(level.side, level.price_ticks, level.qty_lots).is_err() {
+                        self.rejected += 1;
+                        status.synced = false;
+                        return BookUpdate::Rejected;
+                    }
+                }
+                BookUpdate::Partial
+            }
+            // A book message that does not decode lost a level: the book cannot be trusted
+            // until the next snapshot.
+            Err(_) if is_book_kind(msg.kind) => {
+                self.rejected += 1;
+                match self.status.get_mut(index) {
+                    Some(status) => {
+                        status.synced = false;
+                        BookUpdate::Invalidated { instrument: msg.instrument.0 }
+                    }
+                    None => BookUpdate::Rejected,
+                }
+            }
             _ => BookUpdate::Other,
         }
     }
@@ -127,7 +168,72 @@ impl HotBooks {
 mod tests {
     use super::*;
     use crate::ids::{InstrumentId, VenueId};
-    use crate::msg::{BookDelta, GatewayStatus, Origin, Side};
+    use crate::msg::{BookDelta, BookLevel, BookLevels, GatewayStatus, Origin, Side};
+
+    fn levels(first: (Side, i64, i64), second: Option<(Side, i64, i64)>, flags: u8) -> Msg {
+        let level = |(side, price_ticks, qty_lots)| BookLevel { side, price_ticks, qty_lots };
+        Msg::new(
+            Origin::new(VenueId::BinanceUsdm, InstrumentId(1)),
+            Body::BookLevels(BookLevels {
+                first: level(first),
+                second: second.map(level),
+                batch_flags: flags,
+            }),
+        )
+    }
+
+    #[test]
+    fn packed_levels_build_the_book_and_only_the_closing_delta_ends_the_batch() {
+        let mut books = HotBooks::new(2, 16);
+        let begin = levels((Side::Buy, 100, 1), Some((Side::Buy, 99, 2)), FLAG_SNAPSHOT_BEGIN);
+        assert_eq!(books.apply(&begin), BookUpdate::Partial);
+        assert_eq!(
+            books.apply(&levels((Side::Sell, 102, 3), Some((Side::Sell, 103, 4)), 0)),
+            BookUpdate::Partial
+        );
+        assert!(books.usable(1).is_none(), "a snapshot of levels alone is mid-batch");
+        assert_eq!(
+            books.apply(&delta(Side::Sell, 101, 5, FLAG_BATCH_END)),
+            BookUpdate::BatchEnd { instrument: 1 }
+        );
+        let book = books.usable(1).expect("usable after the closing delta");
+        let side = |s| book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect::<Vec<_>>();
+        assert_eq!(side(Side::Buy), vec![(100, 1), (99, 2)]);
+        assert_eq!(side(Side::Sell), vec![(101, 5), (102, 3), (103, 4)]);
+        assert_eq!(books.status(1).unwrap().seq, 9);
+
+        // A later frame: a removal and a new level, one packed message then the close.
+        books.apply(&levels((Side::Buy, 100, 0), None, 0));
+        assert!(books.usable(1).is_none(), "mid-batch");
+        books.apply(&delta(Side::Buy, 98, 7, FLAG_BATCH_END));
+        let book = books.usable(1).unwrap();
+        assert_eq!(book.best_bid().unwrap().price_ticks, 99, "the deleted best bid is gone");
+
+        // A packed snapshot clears what was there before.
+        books.apply(&levels((Side::Buy, 50, 1), None, FLAG_SNAPSHOT_BEGIN));
+        books.apply(&delta(Side::Sell, 51, 1, FLAG_BATCH_END));
+        let book = books.usable(1).unwrap();
+        assert_eq!((book.depth(), book.best_bid().unwrap().price_ticks), ((1, 1), 50));
+        assert_eq!(books.rejected(), 0);
+    }
+
+    #[test]
+    fn a_book_message_that_does_not_decode_invalidates_its_book() {
+        let mut books = HotBooks::new(2, 16);
+        books.apply(&delta(Side::Buy, 100, 1, FLAG_SNAPSHOT_BEGIN | FLAG_BATCH_END));
+        assert!(books.usable(1).is_some());
+        let mut broken = levels((Side::Buy, 99, 1), None, 0);
+        broken.flags |= FLAG_BATCH_END;
+        assert!(broken.body().is_err());
+        assert_eq!(books.apply(&broken), BookUpdate::Invalidated { instrument: 1 });
+        assert!(books.usable(1).is_none(), "a lost level leaves the book unusable");
+        assert_eq!(books.rejected(), 1);
+        let mut foreign = delta(Side::Buy, 1, 1, 0);
+        foreign.version = 9;
+        foreign.instrument = InstrumentId(7);
+        assert_eq!(books.apply(&foreign), BookUpdate::Rejected, "unknown book, still counted");
+        assert_eq!(books.rejected(), 2);
+    }
 
     fn delta(side: Side, price: i64, qty: i64, flags: u8) -> Msg {
         Msg::new(

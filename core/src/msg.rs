@@ -62,11 +62,12 @@ pub enum MsgKind {
     ChainEvent = 10,
     RfqRequestRef = 11,
     RfqReplyRef = 12,
+    BookLevels = 13,
 }
 
 impl MsgKind {
     /// Every kind, in wire order.
-    pub const ALL: [MsgKind; 12] = [
+    pub const ALL: [MsgKind; 13] = [
         MsgKind::BookDelta,
         MsgKind::Trade,
         MsgKind::Bbo,
@@ -79,11 +80,16 @@ impl MsgKind {
         MsgKind::ChainEvent,
         MsgKind::RfqRequestRef,
         MsgKind::RfqReplyRef,
+        MsgKind::BookLevels,
     ];
 
     /// Decodes the `kind` byte; `None` for an unknown kind.
+    #[inline]
     pub fn from_u8(value: u8) -> Option<MsgKind> {
-        MsgKind::ALL.into_iter().find(|k| *k as u8 == value)
+        // Kinds are numbered 1..=ALL.len() in `ALL`'s order (asserted in the tests): one range
+        // check on the hot path instead of a search.
+        let index = usize::from(value).checked_sub(1)?;
+        MsgKind::ALL.get(index).copied()
     }
 
     /// Stable snake-case name for tools and JSON.
@@ -101,6 +107,7 @@ impl MsgKind {
             MsgKind::ChainEvent => "chain_event",
             MsgKind::RfqRequestRef => "rfq_request_ref",
             MsgKind::RfqReplyRef => "rfq_reply_ref",
+            MsgKind::BookLevels => "book_levels",
         }
     }
 }
@@ -120,9 +127,10 @@ pub enum DecodeError {
 
 /// Order, trade or book side.
 #[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Side {
     /// Bid side of a book; buyer-initiated trade.
+    #[default]
     Buy = 0,
     /// Ask side of a book; seller-initiated trade.
     Sell = 1,
@@ -133,6 +141,10 @@ const FLAG_SIDE_SELL: u8 = 1 << 0;
 pub const FLAG_BATCH_END: u8 = 1 << 1;
 /// Book delta: first delta of a snapshot; the consumer clears the book before applying it.
 pub const FLAG_SNAPSHOT_BEGIN: u8 = 1 << 2;
+/// Book levels: the second level's side is the ask.
+const FLAG_SECOND_SELL: u8 = 1 << 3;
+/// Book levels: the message holds a second level (payload words 2 and 3).
+const FLAG_SECOND_LEVEL: u8 = 1 << 4;
 
 fn side_from_flags(flags: u8) -> Side {
     if flags & FLAG_SIDE_SELL != 0 {
@@ -161,6 +173,38 @@ pub struct BookDelta {
     pub seq_prev: u64,
     /// [`FLAG_BATCH_END`] | [`FLAG_SNAPSHOT_BEGIN`].
     pub batch_flags: u8,
+}
+
+/// One level of a [`BookLevels`] message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BookLevel {
+    pub side: Side,
+    pub price_ticks: i64,
+    /// 0 removes the level.
+    pub qty_lots: i64,
+}
+
+/// One or two changed levels of a book, two to a cache line.
+///
+/// A gateway publishes a frame's levels as `BookLevels` messages and closes the batch with one
+/// [`BookDelta`] (the frame's last level, its update ids and [`FLAG_BATCH_END`]), so a 20×20
+/// frame is 21 ring slots instead of 40: half the cache lines cross from the gateway's core to
+/// the hot thread's, and the hot thread decodes half the messages. A `BookLevels` never ends a
+/// batch (the decoder refuses [`FLAG_BATCH_END`] on it), so a batch's end always carries its ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookLevels {
+    pub first: BookLevel,
+    pub second: Option<BookLevel>,
+    /// 0 or [`FLAG_SNAPSHOT_BEGIN`] (on the first message of a snapshot).
+    pub batch_flags: u8,
+}
+
+impl BookLevels {
+    /// The one or two levels, in order.
+    #[inline]
+    pub fn levels(&self) -> impl Iterator<Item = BookLevel> {
+        std::iter::once(self.first).chain(self.second)
+    }
 }
 
 /// A public trade print.
@@ -337,6 +381,7 @@ pub enum Body {
     ChainEvent(ChainEvent),
     RfqRequestRef(RfqRef),
     RfqReplyRef(RfqRef),
+    BookLevels(BookLevels),
 }
 
 /// Where and when a message comes from; the header fields other than `kind`/`flags`.
@@ -378,6 +423,7 @@ impl Body {
             Body::ChainEvent(_) => MsgKind::ChainEvent,
             Body::RfqRequestRef(_) => MsgKind::RfqRequestRef,
             Body::RfqReplyRef(_) => MsgKind::RfqReplyRef,
+            Body::BookLevels(_) => MsgKind::BookLevels,
         }
     }
 
@@ -436,6 +482,25 @@ impl Body {
             Body::RfqRequestRef(r) | Body::RfqReplyRef(r) => {
                 let (lo, hi) = split_u128(r.amount);
                 (u8::from(r.is_mint), [r.rfq_id, lo, hi, r.ref_id])
+            }
+            Body::BookLevels(b) => {
+                let first = b.first;
+                let (second_flags, second) = match b.second {
+                    Some(l) => (
+                        FLAG_SECOND_LEVEL | if l.side == Side::Sell { FLAG_SECOND_SELL } else { 0 },
+                        l,
+                    ),
+                    None => (0, BookLevel::default()),
+                };
+                (
+                    side_flag(first.side) | (b.batch_flags & FLAG_SNAPSHOT_BEGIN) | second_flags,
+                    [
+                        first.price_ticks as u64,
+                        first.qty_lots as u64,
+                        second.price_ticks as u64,
+                        second.qty_lots as u64,
+                    ],
+                )
             }
         }
     }
@@ -499,8 +564,34 @@ impl Body {
             }),
             MsgKind::RfqRequestRef => Body::RfqRequestRef(decode_rfq(flags, p, bad)?),
             MsgKind::RfqReplyRef => Body::RfqReplyRef(decode_rfq(flags, p, bad)?),
+            MsgKind::BookLevels => Body::BookLevels(decode_book_levels(flags, p, bad)?),
         })
     }
+}
+
+fn decode_book_levels(
+    flags: u8,
+    p: &[u64; 4],
+    bad: impl Fn(&'static str, u64) -> DecodeError,
+) -> Result<BookLevels, DecodeError> {
+    // Only the side, snapshot and second-level bits are defined; a batch end here would be a
+    // batch end without the venue's ids.
+    let known = FLAG_SIDE_SELL | FLAG_SNAPSHOT_BEGIN | FLAG_SECOND_SELL | FLAG_SECOND_LEVEL;
+    if flags & !known != 0 {
+        return Err(bad("flags", u64::from(flags)));
+    }
+    let first =
+        BookLevel { side: side_from_flags(flags), price_ticks: p[0] as i64, qty_lots: p[1] as i64 };
+    let second = if flags & FLAG_SECOND_LEVEL != 0 {
+        let side = if flags & FLAG_SECOND_SELL != 0 { Side::Sell } else { Side::Buy };
+        Some(BookLevel { side, price_ticks: p[2] as i64, qty_lots: p[3] as i64 })
+    } else if flags & FLAG_SECOND_SELL != 0 || p[2] != 0 || p[3] != 0 {
+        // Words of an absent level are written as zero; anything else is not ours.
+        return Err(bad("second_level", p[2] | p[3]));
+    } else {
+        None
+    };
+    Ok(BookLevels { first, second, batch_flags: flags & FLAG_SNAPSHOT_BEGIN })
 }
 
 fn decode_order_command(
@@ -722,7 +813,47 @@ mod tests {
             }),
             Body::RfqRequestRef(RfqRef { is_mint: true, rfq_id: 1, amount: 1 << 100, ref_id: 2 }),
             Body::RfqReplyRef(RfqRef { is_mint: false, rfq_id: 1, amount: 3, ref_id: 4 }),
+            Body::BookLevels(BookLevels {
+                first: BookLevel { side: Side::Sell, price_ticks: 6_500_013, qty_lots: 4 },
+                second: Some(BookLevel { side: Side::Buy, price_ticks: -1, qty_lots: 0 }),
+                batch_flags: FLAG_SNAPSHOT_BEGIN,
+            }),
         ]
+    }
+
+    #[test]
+    fn kind_bytes_follow_the_order_of_all() {
+        for (i, kind) in MsgKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as u8 as usize, i + 1, "{kind:?}");
+            assert_eq!(MsgKind::from_u8(kind as u8), Some(kind));
+        }
+        assert_eq!(MsgKind::from_u8(0), None);
+        assert_eq!(MsgKind::from_u8(MsgKind::ALL.len() as u8 + 1), None);
+    }
+
+    #[test]
+    fn book_levels_with_one_level_round_trip_and_never_end_a_batch() {
+        let one = Body::BookLevels(BookLevels {
+            first: BookLevel { side: Side::Buy, price_ticks: 10, qty_lots: 3 },
+            second: None,
+            batch_flags: 0,
+        });
+        let msg = Msg::new(Origin::new(VenueId::Okx, InstrumentId(1)), one);
+        assert_eq!(Msg::from_bytes(&msg.to_bytes()).and_then(|m| m.body()), Ok(one));
+        let mut bad = msg;
+        bad.flags |= FLAG_BATCH_END;
+        assert!(matches!(bad.body(), Err(DecodeError::Field { field: "flags", .. })));
+        let mut bad = msg;
+        bad.payload[3] = 5;
+        assert!(matches!(bad.body(), Err(DecodeError::Field { field: "second_level", .. })));
+        // A batch end requested through the body is dropped by the encoder, not smuggled in.
+        let end = Body::BookLevels(BookLevels {
+            first: BookLevel::default(),
+            second: None,
+            batch_flags: FLAG_BATCH_END,
+        });
+        let written = Msg::new(Origin::default(), end);
+        assert_eq!(written.flags & FLAG_BATCH_END, 0);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! falls behind, and if it falls more than 100 ms behind it skips ahead instead of bursting.
 
 use hedger_core::ids::{InstrumentId, VenueId};
-use hedger_core::msg::{Bbo, Body, BookDelta, Msg, Origin, Side, Trade, FLAG_BATCH_END};
+use hedger_core::msg::{
+    Bbo, Body, BookDelta, Msg, Origin, Side, Trade, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+};
 use hedger_ipc::clock::{now_tsc, unix_ns};
 use hedger_ipc::runtime::Agent;
 use hedger_ipc::RingProducer;
@@ -119,20 +121,21 @@ impl SyntheticMarket {
         let mut origin = Origin::new(VenueId::Synthetic, InstrumentId(instrument));
         origin.exchange_ts_ns = exchange_ts_ns;
         origin.recv_tsc = now_tsc();
-        let delta = |side, price_ticks, seq| {
+        // Each tick is a one-level-a-side snapshot of its instrument (the first delta clears
+        // the book, the second ends the batch), so the hot side's book is always the tick's
+        // bid and ask: synced, uncrossed and never growing.
+        let delta = |side, price_ticks, batch_flags| {
             Body::BookDelta(BookDelta {
                 side,
                 price_ticks,
                 qty_lots: qty,
-                seq,
-                seq_prev: seq - 1,
-                batch_flags: 0,
+                seq: self.seq,
+                seq_prev: self.seq - 1,
+                batch_flags,
             })
         };
-        out[0] = Msg::new(origin, delta(Side::Buy, bid, self.seq));
-        let mut last = Msg::new(origin, delta(Side::Sell, ask, self.seq));
-        last.flags |= FLAG_BATCH_END;
-        out[1] = last;
+        out[0] = Msg::new(origin, delta(Side::Buy, bid, FLAG_SNAPSHOT_BEGIN));
+        out[1] = Msg::new(origin, delta(Side::Sell, ask, FLAG_BATCH_END));
         out[2] = Msg::new(
             origin,
             Body::Bbo(Bbo {
@@ -252,6 +255,30 @@ mod tests {
         }
         let trades = a.iter().filter(|m| matches!(m.body(), Ok(Body::Trade(_)))).count();
         assert!(trades > 100 && trades < 1_000, "{trades} trades");
+    }
+
+    #[test]
+    fn every_tick_leaves_a_usable_uncrossed_book_of_that_tick() {
+        use hedger_core::books::{BookUpdate, HotBooks};
+        let mut books = HotBooks::new(SYNTHETIC_INSTRUMENTS_MAX, 8);
+        let mut ends = 0;
+        for m in stream(5, 500) {
+            if let BookUpdate::BatchEnd { instrument } = books.apply(&m) {
+                let book = books.usable(instrument).expect("synced after every tick");
+                assert!(!book.is_crossed());
+                assert_eq!(book.depth(), (1, 1), "the tick's bid and ask only");
+                ends += 1;
+            }
+            // The tick's BBO follows its book and says the same.
+            if let Ok(Body::Bbo(b)) = m.body() {
+                let book = books.usable(m.instrument.0).unwrap();
+                let (bid, ask) = (book.best_bid().unwrap(), book.best_ask().unwrap());
+                assert_eq!((bid.price_ticks, bid.qty_lots), (b.bid_price_ticks, b.bid_qty_lots));
+                assert_eq!((ask.price_ticks, ask.qty_lots), (b.ask_price_ticks, b.ask_qty_lots));
+            }
+        }
+        assert_eq!(ends, 500, "one batch per tick");
+        assert_eq!(books.rejected(), 0);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! into ring messages for the hot thread, backpressure on a full ring, the session counters and
 //! the reconnect backoff.
 //!
-//! Messages per applied book frame: one `BookDelta` per level, the first of a snapshot flagged
-//! `FLAG_SNAPSHOT_BEGIN`, the last flagged `FLAG_BATCH_END`, all stamped with the TSC at which
-//! the frame was read. A snapshot is followed by a `GatewayStatus` Up; an invalidated book by a
+//! Messages per applied book frame: the levels two to a `BookLevels` message, then the last
+//! level as a `BookDelta` with the update ids and `FLAG_BATCH_END`; the first message of a
+//! snapshot is flagged `FLAG_SNAPSHOT_BEGIN`; all are stamped with the TSC at which the frame
+//! was read. A snapshot is followed by a `GatewayStatus` Up; an invalidated book by a
 //! `GatewayStatus` Resyncing with the keeper's reason, in the same batch as the frame that broke
 //! the rule. A full ring stops the session (it yields until there is room): a book delta is never
 //! dropped.
@@ -16,8 +17,8 @@ use std::time::Duration;
 use hedger_core::book::OrderBook;
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{
-    Bbo, Body, BookDelta, GatewayStatus, MarkIndexFunding, Msg, Origin, Side, SourceState, Trade,
-    FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    Bbo, Body, BookDelta, BookLevel, BookLevels, GatewayStatus, MarkIndexFunding, Msg, Origin,
+    Side, SourceState, Trade, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
 };
 use hedger_ipc::RingProducer;
 
@@ -100,8 +101,9 @@ impl Publisher {
         stats: Arc<SessionStats>,
         levels_max: usize,
     ) -> Publisher {
-        // Room for a full book or a full delta frame, so neither allocates after start-up.
-        let batch_max = (2 * levels_max + 1).max(2 * FRAME_LEVELS_MAX);
+        // Room for a full book or a full delta frame, so neither allocates after start-up: n
+        // levels take at most n / 2 + 1 messages (pairs, then the closing delta).
+        let batch_max = (levels_max + 1).max(FRAME_LEVELS_MAX + 1);
         Publisher { out, venue, stats, batch: Vec::with_capacity(batch_max) }
     }
 
@@ -148,21 +150,20 @@ impl Publisher {
     }
 
     async fn full_book(&mut self, book: &OrderBook, seq: u64, origin: Origin) {
-        let (bids, asks) = book.depth();
-        let total = bids + asks;
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
-        for side in [Side::Buy, Side::Sell] {
-            for level in book.side(side) {
-                let sent = batch.len();
-                let flags = if sent == 0 { FLAG_SNAPSHOT_BEGIN } else { 0 }
-                    | if sent + 1 == total { FLAG_BATCH_END } else { 0 };
-                batch.push(delta(origin, side, level.price_ticks, level.qty_lots, seq, 0, flags));
-            }
-        }
-        if total == 0 {
+        let levels = [Side::Buy, Side::Sell].into_iter().flat_map(|side| {
+            book.side(side).iter().map(move |l| BookLevel {
+                side,
+                price_ticks: l.price_ticks,
+                qty_lots: l.qty_lots,
+            })
+        });
+        pack_batch(&mut batch, origin, levels, (seq, 0), FLAG_SNAPSHOT_BEGIN);
+        if batch.is_empty() {
+            // An empty book still needs its snapshot's begin and end.
             let flags = FLAG_SNAPSHOT_BEGIN | FLAG_BATCH_END;
-            batch.push(delta(origin, Side::Buy, 0, 0, seq, 0, flags));
+            batch.push(delta(origin, BookLevel::default(), seq, 0, flags));
         }
         self.send_all(&batch).await;
         self.batch = batch;
@@ -173,16 +174,19 @@ impl Publisher {
     /// once (one tail update, not one per level, so the two cores do not trade the ring's cache
     /// lines level by level while the hot thread is already popping).
     async fn frame_levels(&mut self, frame: &ParsedFrame, origin: Origin) {
-        let total = frame.bids.len() + frame.asks.len();
-        let (seq, seq_prev) = (frame.ids.last, frame.ids.prev.unwrap_or(0).max(0) as u64);
+        let ids = (frame.ids.last, frame.ids.prev.unwrap_or(0).max(0) as u64);
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
-        for (side, levels) in [(Side::Buy, &frame.bids), (Side::Sell, &frame.asks)] {
-            for level in levels.iter() {
-                let flags = if batch.len() + 1 == total { FLAG_BATCH_END } else { 0 };
-                batch.push(delta(origin, side, level.price, level.qty, seq, seq_prev, flags));
-            }
-        }
+        let levels = [(Side::Buy, &frame.bids), (Side::Sell, &frame.asks)].into_iter().flat_map(
+            |(side, levels)| {
+                levels.iter().map(move |l| BookLevel {
+                    side,
+                    price_ticks: l.price,
+                    qty_lots: l.qty,
+                })
+            },
+        );
+        pack_batch(&mut batch, origin, levels, ids, 0);
         self.send_all(&batch).await;
         self.batch = batch;
     }
@@ -285,17 +289,136 @@ impl Publisher {
     }
 }
 
-fn delta(
+/// Appends one batch of book levels to `batch`: pairs of levels as [`BookLevels`] and the last
+/// level as the [`BookDelta`] that carries the update ids (`seq`, `seq_prev`) and the batch end.
+/// `first_flags` ([`FLAG_SNAPSHOT_BEGIN`] or 0) goes on the batch's first message. Nothing is
+/// appended for no levels. Public so benchmarks and tests build exactly what a gateway sends.
+pub fn pack_batch(
+    batch: &mut Vec<Msg>,
     origin: Origin,
-    side: Side,
-    price_ticks: i64,
-    qty_lots: i64,
-    seq: u64,
-    seq_prev: u64,
-    batch_flags: u8,
-) -> Msg {
+    levels: impl Iterator<Item = BookLevel>,
+    (seq, seq_prev): (u64, u64),
+    first_flags: u8,
+) {
+    let mut levels = levels.peekable();
+    let mut flags = first_flags;
+    while let Some(first) = levels.next() {
+        let Some(second) = levels.next() else {
+            batch.push(delta(origin, first, seq, seq_prev, flags | FLAG_BATCH_END));
+            return;
+        };
+        if levels.peek().is_none() {
+            // `second` is the last level: `first` goes alone, `second` closes the batch.
+            batch.push(packed(origin, first, None, flags));
+            batch.push(delta(origin, second, seq, seq_prev, FLAG_BATCH_END));
+            return;
+        }
+        batch.push(packed(origin, first, Some(second), flags));
+        flags = 0;
+    }
+}
+
+fn packed(origin: Origin, first: BookLevel, second: Option<BookLevel>, batch_flags: u8) -> Msg {
+    Msg::new(origin, Body::BookLevels(BookLevels { first, second, batch_flags }))
+}
+
+fn delta(origin: Origin, level: BookLevel, seq: u64, seq_prev: u64, batch_flags: u8) -> Msg {
+    let BookLevel { side, price_ticks, qty_lots } = level;
     Msg::new(
         origin,
         Body::BookDelta(BookDelta { side, price_ticks, qty_lots, seq, seq_prev, batch_flags }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hedger_core::books::{BookUpdate, HotBooks};
+
+    fn level(i: i64) -> BookLevel {
+        let side = if i % 3 == 0 { Side::Sell } else { Side::Buy };
+        BookLevel { side, price_ticks: 1_000 + i, qty_lots: i % 4 }
+    }
+
+    /// Every level, in order, from a batch's messages; and the flags of each message.
+    fn unpack(batch: &[Msg]) -> (Vec<BookLevel>, Vec<(MsgKindName, u8)>) {
+        let mut levels = Vec::new();
+        let mut shapes = Vec::new();
+        for msg in batch {
+            match msg.body().expect("decodes") {
+                Body::BookLevels(b) => {
+                    levels.extend(b.levels());
+                    shapes.push(("levels", b.batch_flags));
+                }
+                Body::BookDelta(d) => {
+                    assert_eq!((d.seq, d.seq_prev), (9, 8), "the close carries the ids");
+                    levels.push(BookLevel {
+                        side: d.side,
+                        price_ticks: d.price_ticks,
+                        qty_lots: d.qty_lots,
+                    });
+                    shapes.push(("delta", d.batch_flags));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (levels, shapes)
+    }
+    type MsgKindName = &'static str;
+
+    #[test]
+    fn batches_pack_two_levels_a_message_and_close_with_one_delta() {
+        let origin = Origin::new(VenueId::Okx, InstrumentId(1));
+        for n in 0..=9i64 {
+            for first_flags in [0, FLAG_SNAPSHOT_BEGIN] {
+                let mut batch = Vec::new();
+                let want: Vec<BookLevel> = (0..n).map(level).collect();
+                pack_batch(&mut batch, origin, want.iter().copied(), (9, 8), first_flags);
+                let (got, shapes) = unpack(&batch);
+                assert_eq!(got, want, "{n} levels in order");
+                if n == 0 {
+                    assert!(batch.is_empty());
+                    continue;
+                }
+                assert_eq!(batch.len() as i64, n / 2 + 1, "{n} levels: pairs, then the close");
+                let last = shapes.len() - 1;
+                for (i, (kind, flags)) in shapes.iter().enumerate() {
+                    let begin = if i == 0 { first_flags } else { 0 };
+                    let end = if i == last { FLAG_BATCH_END } else { 0 };
+                    assert_eq!(*flags, begin | end, "{n} levels, message {i}");
+                    assert_eq!(*kind == "delta", i == last, "only the close is a delta");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_packed_snapshot_then_a_packed_frame_give_the_hot_thread_the_same_book() {
+        let origin = Origin::new(VenueId::Okx, InstrumentId(1));
+        let mut expected = OrderBook::new(64);
+        let mut books = HotBooks::new(2, 64);
+        let mut batch = Vec::new();
+        let snapshot: Vec<BookLevel> = (1..=11).map(level).filter(|l| l.qty_lots != 0).collect();
+        for l in &snapshot {
+            expected.set(l.side, l.price_ticks, l.qty_lots).unwrap();
+        }
+        pack_batch(&mut batch, origin, snapshot.into_iter(), (9, 8), FLAG_SNAPSHOT_BEGIN);
+        let frame: Vec<BookLevel> =
+            (5..=12).map(|i| BookLevel { qty_lots: 0, ..level(i) }).collect();
+        for l in &frame {
+            expected.set(l.side, l.price_ticks, l.qty_lots).unwrap();
+        }
+        pack_batch(&mut batch, origin, frame.into_iter(), (9, 8), 0);
+        let ends: Vec<BookUpdate> = batch
+            .iter()
+            .map(|m| books.apply(m))
+            .filter(|u| matches!(u, BookUpdate::BatchEnd { .. }))
+            .collect();
+        assert_eq!(ends.len(), 2);
+        let book = books.usable(1).expect("usable");
+        for side in [Side::Buy, Side::Sell] {
+            assert_eq!(book.side(side), expected.side(side), "{side:?}");
+        }
+        assert_eq!(books.rejected(), 0);
+    }
 }
