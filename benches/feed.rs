@@ -55,9 +55,7 @@ fn hot_apply(c: &mut Criterion) {
     use hedger::pipeline::HotAgent;
     use hedger_core::books::HotBooks;
     use hedger_core::ids::{InstrumentId, VenueId};
-    use hedger_core::msg::{
-        Body, BookDelta, BookLevel, Msg, Origin, Side, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
-    };
+    use hedger_core::msg::{BookLevel, Msg, Origin, Side, FLAG_SNAPSHOT_BEGIN};
     use hedger_gateways::synthetic::INSTRUMENTS_MAX;
     use hedger_gateways::venue::publish::pack_batch;
     use hedger_ipc::runtime::Agent;
@@ -103,30 +101,6 @@ fn hot_apply(c: &mut Criterion) {
             out
         })
         .collect();
-    // The earlier format, one `BookDelta` per level, for comparison in the same run.
-    let frames_unpacked: Vec<Vec<Msg>> = parsed
-        .iter()
-        .enumerate()
-        .map(|(i, frame)| {
-            let levels = levels(frame);
-            let total = levels.len();
-            let (seq, seq_prev) = ids(frame);
-            levels
-                .into_iter()
-                .enumerate()
-                .map(|(k, l)| {
-                    let mut batch_flags = if k + 1 == total { FLAG_BATCH_END } else { 0 };
-                    if i == 0 && k == 0 {
-                        batch_flags |= FLAG_SNAPSHOT_BEGIN;
-                    }
-                    let BookLevel { side, price_ticks, qty_lots } = l;
-                    let delta =
-                        BookDelta { side, price_ticks, qty_lots, seq, seq_prev, batch_flags };
-                    Msg::new(origin, Body::BookDelta(delta))
-                })
-                .collect()
-        })
-        .collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let tel =
         TelemetryFile::create(&dir.path().join("b.tel"), TelemetryLimits::default(), "bench", 1, 0)
@@ -149,26 +123,20 @@ fn hot_apply(c: &mut Criterion) {
         })
     });
 
-    for (name, frames) in
-        [("hot_agent", &frames), ("hot_agent_one_delta_per_level", &frames_unpacked)]
-    {
-        let (mut tx, rx) = hedger_ipc::ring::<Msg>(&tel, name, 4096).expect("ring");
-        let events = format!("{name}-events");
-        let (event_tx, mut event_rx) = hedger_ipc::ring::<Msg>(&tel, &events, 4096).expect("ring");
-        let mut asset_of = vec![None; INSTRUMENTS_MAX];
-        asset_of[INSTRUMENT as usize] = Some(0);
-        let mut agent =
-            HotAgent::new(vec![rx], event_tx, INSTRUMENTS_MAX).with_venue_assets(asset_of);
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                for frame in frames {
-                    assert_eq!(tx.push_slice(frame), frame.len());
-                    black_box(agent.do_work());
-                    while event_rx.pop_into(&mut batch) > 0 {}
-                }
-            })
-        });
-    }
+    let (mut tx, rx) = hedger_ipc::ring::<Msg>(&tel, "agent", 4096).expect("ring");
+    let (event_tx, mut event_rx) = hedger_ipc::ring::<Msg>(&tel, "events", 4096).expect("ring");
+    let mut asset_of = vec![None; INSTRUMENTS_MAX];
+    asset_of[INSTRUMENT as usize] = Some(0);
+    let mut agent = HotAgent::new(vec![rx], event_tx, INSTRUMENTS_MAX).with_venue_assets(asset_of);
+    group.bench_function("hot_agent", |b| {
+        b.iter(|| {
+            for frame in &frames {
+                assert_eq!(tx.push_slice(frame), frame.len());
+                black_box(agent.do_work());
+                while event_rx.pop_into(&mut batch) > 0 {}
+            }
+        })
+    });
     group.finish();
 }
 
