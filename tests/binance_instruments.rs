@@ -43,7 +43,9 @@ fn unlisted_symbol_reports_down_with_instruments_reason_and_retries() {
                     assert_eq!(s.reason_code, reason::INSTRUMENTS);
                     downs += 1;
                 }
-                Ok(Body::BookDelta(_) | Body::BookLevels(_)) => deltas += 1,
+                Ok(Body::BookDelta(_) | Body::BookLevels(_) | Body::BookLevelsNarrow(_)) => {
+                    deltas += 1
+                }
                 _ => {}
             }
         }

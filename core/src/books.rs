@@ -1,5 +1,6 @@
 //! The hot thread's books: one [`OrderBook`] per instrument, rebuilt from the gateways'
-//! `BookLevels` and `BookDelta` messages and gated by their `GatewayStatus` messages.
+//! `BookLevelsNarrow`, `BookLevels` and `BookDelta` messages and gated by their `GatewayStatus`
+//! messages.
 //!
 //! A book is usable only between a completed snapshot (`FLAG_SNAPSHOT_BEGIN` … `FLAG_BATCH_END`)
 //! and the next status that is not `Up`. Mid-batch (between a delta and its batch end) the book is
@@ -7,11 +8,13 @@
 
 use crate::book::OrderBook;
 use crate::msg::{
-    Body, DecodeError, Msg, MsgKind, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    Body, BookLevel, DecodeError, Msg, MsgKind, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
 };
 
 fn is_book_kind(kind: u8) -> bool {
-    kind == MsgKind::BookDelta as u8 || kind == MsgKind::BookLevels as u8
+    kind == MsgKind::BookDelta as u8
+        || kind == MsgKind::BookLevels as u8
+        || kind == MsgKind::BookLevelsNarrow as u8
 }
 
 /// Per-instrument state.
@@ -105,28 +108,13 @@ impl HotBooks {
                 }
             }
             Ok(Body::BookLevels(levels)) => {
-                let (Some(book), Some(status)) =
-                    (self.books.get_mut(index), self.status.get_mut(index))
-                else {
-                    self.rejected += 1;
-                    return BookUpdate::Rejected;
-                };
-                if levels.batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
-                    book.clear();
-                    status.synced = true;
-                }
-                // Never a batch end (the decoder refuses one): the book stays mid-batch until
-                // the closing `BookDelta`.
-                status.in_batch = true;
-                for level in levels.levels() {
-                    if book.set(level.side, level.price_ticks, level.qty_lots).is_err() {
-                        self.rejected += 1;
-                        status.synced = false;
-                        return BookUpdate::Rejected;
-                    }
-                }
-                BookUpdate::Partial
+                self.apply_levels(index, levels.batch_flags, levels.levels())
             }
+            Ok(Body::BookLevelsNarrow(levels)) => self.apply_levels(
+                index,
+                levels.batch_flags(),
+                levels.levels().iter().map(|l| l.wide()),
+            ),
             // A book message that does not decode lost a level: the book cannot be trusted
             // until the next snapshot.
             Err(_) if is_book_kind(msg.kind) => {
@@ -141,6 +129,35 @@ impl HotBooks {
             }
             _ => BookUpdate::Other,
         }
+    }
+
+    /// The levels of one `BookLevels` or `BookLevelsNarrow` message. Never a batch end (the
+    /// decoder refuses one): the book stays mid-batch until the closing `BookDelta`.
+    #[inline]
+    fn apply_levels(
+        &mut self,
+        index: usize,
+        batch_flags: u8,
+        levels: impl Iterator<Item = BookLevel>,
+    ) -> BookUpdate {
+        let (Some(book), Some(status)) = (self.books.get_mut(index), self.status.get_mut(index))
+        else {
+            self.rejected += 1;
+            return BookUpdate::Rejected;
+        };
+        if batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
+            book.clear();
+            status.synced = true;
+        }
+        status.in_batch = true;
+        for level in levels {
+            if book.set(level.side, level.price_ticks, level.qty_lots).is_err() {
+                self.rejected += 1;
+                status.synced = false;
+                return BookUpdate::Rejected;
+            }
+        }
+        BookUpdate::Partial
     }
 
     /// The book of an instrument if it may be used for pricing now.
@@ -168,7 +185,9 @@ impl HotBooks {
 mod tests {
     use super::*;
     use crate::ids::{InstrumentId, VenueId};
-    use crate::msg::{BookDelta, BookLevel, BookLevels, GatewayStatus, Origin, Side};
+    use crate::msg::{
+        BookDelta, BookLevel, BookLevels, GatewayStatus, NarrowLevel, NarrowLevels, Origin, Side,
+    };
 
     fn levels(first: (Side, i64, i64), second: Option<(Side, i64, i64)>, flags: u8) -> Msg {
         let level = |(side, price_ticks, qty_lots)| BookLevel { side, price_ticks, qty_lots };
@@ -180,6 +199,42 @@ mod tests {
                 batch_flags: flags,
             }),
         )
+    }
+
+    #[test]
+    fn narrow_levels_build_the_book_like_wide_ones_and_a_foreign_one_invalidates() {
+        let narrow = |levels: &[(Side, u32, u32)], flags| {
+            let levels: Vec<NarrowLevel> = levels
+                .iter()
+                .map(|&(side, price_ticks, qty_lots)| NarrowLevel { side, price_ticks, qty_lots })
+                .collect();
+            let body = NarrowLevels::new(&levels, flags).expect("1..=4 levels");
+            Msg::new(
+                Origin::new(VenueId::BinanceUsdm, InstrumentId(1)),
+                Body::BookLevelsNarrow(body),
+            )
+        };
+        let mut books = HotBooks::new(2, 16);
+        let begin = narrow(
+            &[(Side::Buy, 100, 1), (Side::Buy, 99, 2), (Side::Sell, 102, 3), (Side::Sell, 103, 4)],
+            FLAG_SNAPSHOT_BEGIN,
+        );
+        assert_eq!(books.apply(&begin), BookUpdate::Partial);
+        assert!(books.usable(1).is_none(), "mid-batch");
+        assert_eq!(books.apply(&narrow(&[(Side::Buy, 99, 0)], 0)), BookUpdate::Partial);
+        assert_eq!(
+            books.apply(&delta(Side::Sell, 101, 5, FLAG_BATCH_END)),
+            BookUpdate::BatchEnd { instrument: 1 }
+        );
+        let book = books.usable(1).expect("usable after the closing delta");
+        let side = |s| book.side(s).iter().map(|l| (l.price_ticks, l.qty_lots)).collect::<Vec<_>>();
+        assert_eq!(side(Side::Buy), vec![(100, 1)]);
+        assert_eq!(side(Side::Sell), vec![(101, 5), (102, 3), (103, 4)]);
+        let mut foreign = narrow(&[(Side::Buy, 98, 1)], 0);
+        foreign.payload[3] = 7;
+        assert_eq!(books.apply(&foreign), BookUpdate::Invalidated { instrument: 1 });
+        assert!(books.usable(1).is_none());
+        assert_eq!(books.rejected(), 1);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! into ring messages for the hot thread, backpressure on a full ring, the session counters and
 //! the reconnect backoff.
 //!
-//! Messages per applied book frame: the levels two to a `BookLevels` message, then the last
-//! level as a `BookDelta` with the update ids and `FLAG_BATCH_END`; the first message of a
+//! Messages per applied book frame: the levels four to a `NarrowLevels` message (two to a
+//! `BookLevels` when a price or size does not fit 32 bits), then the last level as a
+//! `BookDelta` with the update ids and `FLAG_BATCH_END`; the first message of a
 //! snapshot is flagged `FLAG_SNAPSHOT_BEGIN`; all are stamped with the TSC at which the frame
 //! was read. A snapshot is followed by a `GatewayStatus` Up; an invalidated book by a
 //! `GatewayStatus` Resyncing with the keeper's reason, in the same batch as the frame that broke
@@ -17,8 +18,9 @@ use std::time::Duration;
 use hedger_core::book::OrderBook;
 use hedger_core::ids::{InstrumentId, VenueId};
 use hedger_core::msg::{
-    Bbo, Body, BookDelta, BookLevel, BookLevels, GatewayStatus, MarkIndexFunding, Msg, Origin,
-    Side, SourceState, Trade, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    Bbo, Body, BookDelta, BookLevel, BookLevels, GatewayStatus, MarkIndexFunding, Msg, NarrowLevel,
+    NarrowLevels, Origin, Side, SourceState, Trade, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    NARROW_LEVELS_MAX,
 };
 use hedger_ipc::RingProducer;
 
@@ -102,7 +104,7 @@ impl Publisher {
         levels_max: usize,
     ) -> Publisher {
         // Room for a full book or a full delta frame, so neither allocates after start-up: n
-        // levels take at most n / 2 + 1 messages (pairs, then the closing delta).
+        // levels take at most n / 2 + 1 messages (wide pairs at worst, then the closing delta).
         let batch_max = (levels_max + 1).max(FRAME_LEVELS_MAX + 1);
         Publisher { out, venue, stats, batch: Vec::with_capacity(batch_max) }
     }
@@ -289,10 +291,12 @@ impl Publisher {
     }
 }
 
-/// Appends one batch of book levels to `batch`: pairs of levels as [`BookLevels`] and the last
-/// level as the [`BookDelta`] that carries the update ids (`seq`, `seq_prev`) and the batch end.
-/// `first_flags` ([`FLAG_SNAPSHOT_BEGIN`] or 0) goes on the batch's first message. Nothing is
-/// appended for no levels. Public so benchmarks and tests build exactly what a gateway sends.
+/// Appends one batch of book levels to `batch`: the levels four to a [`NarrowLevels`] message
+/// where price and size fit 32 bits (else two to a [`BookLevels`]), and the last level as the
+/// [`BookDelta`] that carries the update ids (`seq`, `seq_prev`) and the batch end. A 20×20
+/// frame is 11 messages. `first_flags` ([`FLAG_SNAPSHOT_BEGIN`] or 0) goes on the batch's first
+/// message. Nothing is appended for no levels. Public so benchmarks and tests build exactly what
+/// a gateway sends.
 pub fn pack_batch(
     batch: &mut Vec<Msg>,
     origin: Origin,
@@ -302,24 +306,49 @@ pub fn pack_batch(
 ) {
     let mut levels = levels.peekable();
     let mut flags = first_flags;
-    while let Some(first) = levels.next() {
-        let Some(second) = levels.next() else {
-            batch.push(delta(origin, first, seq, seq_prev, flags | FLAG_BATCH_END));
-            return;
-        };
-        if levels.peek().is_none() {
-            // `second` is the last level: `first` goes alone, `second` closes the batch.
-            batch.push(packed(origin, first, None, flags));
-            batch.push(delta(origin, second, seq, seq_prev, FLAG_BATCH_END));
+    let mut chunk = [BookLevel::default(); NARROW_LEVELS_MAX];
+    loop {
+        let mut n = 0;
+        while n < NARROW_LEVELS_MAX {
+            let Some(level) = levels.next() else { break };
+            if levels.peek().is_none() {
+                // The batch's last level closes it, after the levels before it.
+                if n > 0 {
+                    push_levels(batch, origin, &chunk[..n], flags);
+                    flags = 0;
+                }
+                batch.push(delta(origin, level, seq, seq_prev, flags | FLAG_BATCH_END));
+                return;
+            }
+            chunk[n] = level;
+            n += 1;
+        }
+        if n == 0 {
             return;
         }
-        batch.push(packed(origin, first, Some(second), flags));
+        push_levels(batch, origin, &chunk[..n], flags);
         flags = 0;
     }
 }
 
-fn packed(origin: Origin, first: BookLevel, second: Option<BookLevel>, batch_flags: u8) -> Msg {
-    Msg::new(origin, Body::BookLevels(BookLevels { first, second, batch_flags }))
+/// One `NarrowLevels` for up to four levels that all fit, else `BookLevels` pairs; `flags` on
+/// the first message only.
+fn push_levels(batch: &mut Vec<Msg>, origin: Origin, levels: &[BookLevel], flags: u8) {
+    let mut narrow = [NarrowLevel::default(); NARROW_LEVELS_MAX];
+    let fits = levels
+        .iter()
+        .zip(narrow.iter_mut())
+        .all(|(level, slot)| NarrowLevel::narrow(*level).map(|n| *slot = n).is_some());
+    if let (true, Some(body)) = (fits, NarrowLevels::new(&narrow[..levels.len()], flags)) {
+        batch.push(Msg::new(origin, Body::BookLevelsNarrow(body)));
+        return;
+    }
+    let mut flags = flags;
+    for pair in levels.chunks(2) {
+        let body = BookLevels { first: pair[0], second: pair.get(1).copied(), batch_flags: flags };
+        batch.push(Msg::new(origin, Body::BookLevels(body)));
+        flags = 0;
+    }
 }
 
 fn delta(origin: Origin, level: BookLevel, seq: u64, seq_prev: u64, batch_flags: u8) -> Msg {
@@ -340,7 +369,12 @@ mod tests {
         BookLevel { side, price_ticks: 1_000 + i, qty_lots: i % 4 }
     }
 
-    /// Every level, in order, from a batch's messages; and the flags of each message.
+    /// A level whose price does not fit a narrow message.
+    fn wide_level(i: i64) -> BookLevel {
+        BookLevel { price_ticks: (1 << 33) + i, ..level(i) }
+    }
+
+    /// Every level, in order, from a batch's messages; and the kind and flags of each message.
     fn unpack(batch: &[Msg]) -> (Vec<BookLevel>, Vec<(MsgKindName, u8)>) {
         let mut levels = Vec::new();
         let mut shapes = Vec::new();
@@ -349,6 +383,10 @@ mod tests {
                 Body::BookLevels(b) => {
                     levels.extend(b.levels());
                     shapes.push(("levels", b.batch_flags));
+                }
+                Body::BookLevelsNarrow(b) => {
+                    levels.extend(b.levels().iter().map(|l| l.wide()));
+                    shapes.push(("narrow", b.batch_flags()));
                 }
                 Body::BookDelta(d) => {
                     assert_eq!((d.seq, d.seq_prev), (9, 8), "the close carries the ids");
@@ -367,29 +405,51 @@ mod tests {
     type MsgKindName = &'static str;
 
     #[test]
-    fn batches_pack_two_levels_a_message_and_close_with_one_delta() {
+    fn batches_pack_four_narrow_or_two_wide_levels_a_message_and_close_with_one_delta() {
         let origin = Origin::new(VenueId::Okx, InstrumentId(1));
-        for n in 0..=9i64 {
-            for first_flags in [0, FLAG_SNAPSHOT_BEGIN] {
-                let mut batch = Vec::new();
-                let want: Vec<BookLevel> = (0..n).map(level).collect();
-                pack_batch(&mut batch, origin, want.iter().copied(), (9, 8), first_flags);
-                let (got, shapes) = unpack(&batch);
-                assert_eq!(got, want, "{n} levels in order");
-                if n == 0 {
-                    assert!(batch.is_empty());
-                    continue;
-                }
-                assert_eq!(batch.len() as i64, n / 2 + 1, "{n} levels: pairs, then the close");
-                let last = shapes.len() - 1;
-                for (i, (kind, flags)) in shapes.iter().enumerate() {
-                    let begin = if i == 0 { first_flags } else { 0 };
-                    let end = if i == last { FLAG_BATCH_END } else { 0 };
-                    assert_eq!(*flags, begin | end, "{n} levels, message {i}");
-                    assert_eq!(*kind == "delta", i == last, "only the close is a delta");
+        // Which levels are too wide for 32 bits: none, all, every third.
+        let patterns: [fn(i64) -> bool; 3] = [|_| false, |_| true, |i| i % 3 == 1];
+        for n in 0..=13i64 {
+            for (p, wide) in patterns.iter().enumerate() {
+                for first_flags in [0, FLAG_SNAPSHOT_BEGIN] {
+                    let mut batch = Vec::new();
+                    let want: Vec<BookLevel> =
+                        (0..n).map(|i| if wide(i) { wide_level(i) } else { level(i) }).collect();
+                    pack_batch(&mut batch, origin, want.iter().copied(), (9, 8), first_flags);
+                    let (got, shapes) = unpack(&batch);
+                    assert_eq!(got, want, "{n} levels in order, pattern {p}");
+                    if n == 0 {
+                        assert!(batch.is_empty());
+                        continue;
+                    }
+                    // Chunks of four before the last level: one narrow message when all fit,
+                    // else wide pairs; then the close.
+                    let expected: usize = want[..want.len() - 1]
+                        .chunks(NARROW_LEVELS_MAX)
+                        .map(|c| {
+                            let fits = c.iter().all(|l| NarrowLevel::narrow(*l).is_some());
+                            if fits {
+                                1
+                            } else {
+                                c.len().div_ceil(2)
+                            }
+                        })
+                        .sum::<usize>()
+                        + 1;
+                    assert_eq!(batch.len(), expected, "{n} levels, pattern {p}");
+                    let last = shapes.len() - 1;
+                    for (i, (kind, flags)) in shapes.iter().enumerate() {
+                        let begin = if i == 0 { first_flags } else { 0 };
+                        let end = if i == last { FLAG_BATCH_END } else { 0 };
+                        assert_eq!(*flags, begin | end, "{n} levels, pattern {p}, message {i}");
+                        assert_eq!(*kind == "delta", i == last, "only the close is a delta");
+                    }
                 }
             }
         }
+        let mut batch = Vec::new();
+        pack_batch(&mut batch, origin, (0..40).map(level), (9, 8), 0);
+        assert_eq!(batch.len(), 11, "a 20x20 frame of narrow levels takes 11 slots");
     }
 
     #[test]
@@ -398,7 +458,11 @@ mod tests {
         let mut expected = OrderBook::new(64);
         let mut books = HotBooks::new(2, 64);
         let mut batch = Vec::new();
-        let snapshot: Vec<BookLevel> = (1..=11).map(level).filter(|l| l.qty_lots != 0).collect();
+        // Level 4 is too wide for a narrow message: the snapshot mixes both forms.
+        let snapshot: Vec<BookLevel> = (1..=11)
+            .map(|i| if i == 4 { wide_level(i) } else { level(i) })
+            .filter(|l| l.qty_lots != 0)
+            .collect();
         for l in &snapshot {
             expected.set(l.side, l.price_ticks, l.qty_lots).unwrap();
         }
