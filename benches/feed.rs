@@ -141,5 +141,56 @@ fn hot_apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, normalise, hot_apply);
+/// One 20×20 frame applied to an `OrderBook` whose sides are 25 deep (the simulator's) or 1 000
+/// deep (a Binance REST snapshot), every change within 20 ticks of the best price: updates,
+/// deletes and inserts at the top, where real feeds churn. A sorted array moves every level
+/// behind an insert or delete, so the deep book shows what that move costs.
+fn book_depth(c: &mut Criterion) {
+    use hedger_core::book::OrderBook;
+    use hedger_core::msg::Side;
+
+    const MID: i64 = 1_000_000;
+    let mut group = c.benchmark_group("book_apply_20x20_frame");
+    for depth in [25i64, 1_000] {
+        let mut book = OrderBook::new(2_048);
+        for k in 1..=depth {
+            book.set(Side::Buy, MID - k, 1 + k % 7).expect("level");
+            book.set(Side::Sell, MID + k, 1 + k % 5).expect("level");
+        }
+        // 256 frames of 40 changes, seeded: one third deletes, the rest set a quantity (an
+        // update where the level exists, an insert where it does not).
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let frames: Vec<Vec<(Side, i64, i64)>> = (0..256)
+            .map(|_| {
+                (0..40)
+                    .map(|i| {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let k = 1 + (rng % 20) as i64;
+                        let qty = if rng >> 32 & 3 == 0 { 0 } else { 1 + (rng >> 40) as i64 % 9 };
+                        if i < 20 {
+                            (Side::Buy, MID - k, qty)
+                        } else {
+                            (Side::Sell, MID + k, qty)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        group.throughput(Throughput::Elements(frames.len() as u64));
+        group.bench_function(format!("depth_{depth}"), |b| {
+            b.iter(|| {
+                for frame in &frames {
+                    for &(side, price, qty) in frame {
+                        let _ = black_box(book.set(side, price, qty));
+                    }
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, normalise, hot_apply, book_depth);
 criterion_main!(benches);

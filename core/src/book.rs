@@ -1,8 +1,9 @@
 //! A fixed-capacity L2 order book in integer ticks and lots.
 //!
-//! Each side is a sorted array (bids descending, asks ascending) allocated once at construction;
-//! updates are a binary search plus a short move, and never allocate. Most venue updates touch the
-//! top of the book, where the move is short. When a side is full, the level furthest from the top
+//! Each side is a sorted array (bids descending, asks ascending) allocated once at construction,
+//! at twice its capacity with free slots at both ends; updates are a binary search plus a move of
+//! the levels on the shorter side of the change, and never allocate. Most venue updates touch the
+//! top of the book, where that move is short however deep the book. When a side is full, the level furthest from the top
 //! is dropped and counted: a book of `levels_max` levels vouches for its top `levels_max` only.
 //!
 //! The book knows nothing about sequencing: whether an update may be applied is the venue
@@ -27,8 +28,14 @@ pub enum BookError {
 }
 
 struct BookSide {
-    levels: Box<[Level]>,
+    /// Twice the capacity: the live levels are `buf[start..start + len]`, best first, with free
+    /// slots at both ends, so an insert or delete moves the levels on its shorter side. A change
+    /// at the top of a 1 000-level side moves a few levels, not the 999 behind it.
+    buf: Box<[Level]>,
+    start: usize,
     len: usize,
+    /// Most live levels; the worst is dropped past it.
+    capacity: usize,
     /// Bids sort descending (better = higher), asks ascending.
     descending: bool,
 }
@@ -36,15 +43,22 @@ struct BookSide {
 impl BookSide {
     fn new(levels_max: usize, descending: bool) -> BookSide {
         BookSide {
-            levels: vec![Level::default(); levels_max].into_boxed_slice(),
+            buf: vec![Level::default(); 2 * levels_max].into_boxed_slice(),
+            start: levels_max / 2,
             len: 0,
+            capacity: levels_max,
             descending,
         }
     }
 
+    fn clear(&mut self) {
+        self.len = 0;
+        self.start = self.capacity / 2;
+    }
+
     /// `Ok(index)` of the level at `price`, or `Err(index)` where it would go.
     fn find(&self, price_ticks: i64) -> Result<usize, usize> {
-        let live = &self.levels[..self.len];
+        let live = self.live();
         if self.descending {
             live.binary_search_by(|l| price_ticks.cmp(&l.price_ticks))
         } else {
@@ -56,12 +70,11 @@ impl BookSide {
     fn set(&mut self, price_ticks: i64, qty_lots: i64) -> bool {
         match self.find(price_ticks) {
             Ok(at) if qty_lots == 0 => {
-                self.levels.copy_within(at + 1..self.len, at);
-                self.len -= 1;
+                self.remove(at);
                 false
             }
             Ok(at) => {
-                self.levels[at].qty_lots = qty_lots;
+                self.buf[self.start + at].qty_lots = qty_lots;
                 false
             }
             Err(_) if qty_lots == 0 => false,
@@ -69,23 +82,59 @@ impl BookSide {
         }
     }
 
+    fn remove(&mut self, at: usize) {
+        debug_assert!(at < self.len);
+        let s = self.start;
+        if at < self.len - 1 - at {
+            // Fewer levels in front: they move one slot towards the back.
+            self.buf.copy_within(s..s + at, s + 1);
+            self.start += 1;
+        } else {
+            self.buf.copy_within(s + at + 1..s + self.len, s + at);
+        }
+        self.len -= 1;
+    }
+
     fn insert(&mut self, at: usize, level: Level) -> bool {
-        let capacity = self.levels.len();
-        if at >= capacity {
+        if at >= self.capacity {
             return true;
         }
-        let dropped = self.len == capacity;
-        let end = if dropped { capacity - 1 } else { self.len };
-        self.levels.copy_within(at..end, at + 1);
-        self.levels[at] = level;
-        if !dropped {
-            self.len += 1;
+        let dropped = self.len == self.capacity;
+        if dropped {
+            // The worst level makes room (`at` is before it).
+            self.len -= 1;
         }
+        if at < self.len - at {
+            if self.start == 0 {
+                self.recenter();
+            }
+            let s = self.start;
+            self.buf.copy_within(s..s + at, s - 1);
+            self.start -= 1;
+        } else {
+            if self.start + self.len == self.buf.len() {
+                self.recenter();
+            }
+            let s = self.start;
+            self.buf.copy_within(s + at..s + self.len, s + at + 1);
+        }
+        self.buf[self.start + at] = level;
+        self.len += 1;
+        debug_assert!(self.start + self.len <= self.buf.len());
         dropped
     }
 
+    /// Moves the live levels to the middle of the buffer. With `len < capacity` and a buffer of
+    /// twice the capacity this leaves more than `capacity / 2` free slots at each end, so it runs
+    /// at most once per that many one-sided inserts.
+    fn recenter(&mut self) {
+        let to = (self.buf.len() - self.len) / 2;
+        self.buf.copy_within(self.start..self.start + self.len, to);
+        self.start = to;
+    }
+
     fn live(&self) -> &[Level] {
-        &self.levels[..self.len]
+        &self.buf[self.start..self.start + self.len]
     }
 }
 
@@ -139,8 +188,8 @@ impl OrderBook {
 
     /// Removes every level (a snapshot follows).
     pub fn clear(&mut self) {
-        self.bids.len = 0;
-        self.asks.len = 0;
+        self.bids.clear();
+        self.asks.clear();
     }
 
     /// Sets the absolute quantity at a price; 0 removes the level (removing an absent level is
@@ -288,6 +337,90 @@ mod tests {
         let sell = book.vwap(Side::Sell, 7);
         assert_eq!(sell.average_price_ticks(Side::Sell), Some(99)); // 698/7 = 99.7, rounded down
         assert_eq!(book.vwap(Side::Sell, 0).average_price_ticks(Side::Sell), None);
+    }
+
+    /// A side against a sorted map cut to `capacity` after every insert (the worst level goes,
+    /// which may be the new one): the book's drop rule.
+    fn check_against_capped_map(
+        side: Side,
+        capacity: usize,
+        ops: usize,
+        price: impl Fn(u64) -> i64,
+    ) {
+        use std::collections::BTreeMap;
+        let mut seed = 0x0ddb_a11c_afe5_eed5u64 ^ capacity as u64;
+        let mut book = OrderBook::new(capacity);
+        let mut reference: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut dropped = 0u64;
+        for op in 0..ops {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let p = price(seed);
+            let qty = if seed >> 61 < 3 { 0 } else { 1 + ((seed >> 20) % 100) as i64 };
+            book.set(side, p, qty).unwrap();
+            if qty == 0 {
+                reference.remove(&p);
+            } else {
+                reference.insert(p, qty);
+                if reference.len() > capacity {
+                    let worst = match side {
+                        Side::Buy => *reference.keys().next().unwrap(),
+                        Side::Sell => *reference.keys().next_back().unwrap(),
+                    };
+                    reference.remove(&worst);
+                    dropped += 1;
+                }
+            }
+            let ours: Vec<(i64, i64)> =
+                book.side(side).iter().map(|l| (l.price_ticks, l.qty_lots)).collect();
+            let mut theirs: Vec<(i64, i64)> = reference.iter().map(|(p, q)| (*p, *q)).collect();
+            if side == Side::Buy {
+                theirs.reverse();
+            }
+            assert_eq!(ours, theirs, "{side:?}, capacity {capacity}, op {op}");
+        }
+        assert_eq!(book.levels_dropped(), dropped);
+    }
+
+    #[test]
+    fn changes_at_either_end_of_a_full_or_drifting_side_match_a_capped_reference() {
+        for side in [Side::Buy, Side::Sell] {
+            for capacity in [1, 2, 3, 8, 33] {
+                // Prices over four times the capacity: full sides, drops at the far end.
+                let span = 4 * capacity as u64;
+                check_against_capped_map(side, capacity, 20_000, |r| 1_000 + (r % span) as i64);
+                // Prices only near one end of a wide range: the live levels drift towards one
+                // end of the buffer until it recenters.
+                check_against_capped_map(side, capacity, 20_000, |r| {
+                    let near = (r >> 8) % 3;
+                    if r & 1 == 0 {
+                        10_000 + near as i64
+                    } else {
+                        10_000 + (1 + 2 * capacity as i64) - near as i64
+                    }
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn a_side_that_only_improves_keeps_every_level_it_has_room_for() {
+        // Each new best ask is one tick better: every insert goes in front, the buffer's front
+        // runs out again and again, and nothing is lost until the side is full.
+        let mut book = OrderBook::new(1_000);
+        for i in 0..5_000i64 {
+            book.set(Side::Sell, 100_000 - i, 1 + i % 3).unwrap();
+            let live = book.side(Side::Sell);
+            assert_eq!(live.len() as i64, (i + 1).min(1_000));
+            assert_eq!(live[0].price_ticks, 100_000 - i);
+            assert_eq!(live[live.len() - 1].price_ticks, 100_000 - i + live.len() as i64 - 1);
+        }
+        assert_eq!(book.levels_dropped(), 4_000);
+        book.clear();
+        assert_eq!(book.depth(), (0, 0));
+        book.set(Side::Sell, 5, 1).unwrap();
+        assert_eq!(book.best_ask(), Some(Level { price_ticks: 5, qty_lots: 1 }));
     }
 
     #[test]
