@@ -46,9 +46,9 @@ fn normalise(c: &mut Criterion) {
     group.finish();
 }
 
-/// The hot side of wire-to-book for one 20×20 delta frame as the gateway publishes it (10
-/// `BookLevelsNarrow` of four levels or three, then the closing `BookDelta`), popped from a ring
-/// and applied: by the bare
+/// The hot side of wire-to-book for one 20×20 delta frame as the gateway publishes it (19
+/// `BookLevels` pairs, then the closing `BookDelta`: wire-scale prices do not fit the narrow
+/// form), popped from a ring and applied: by the bare
 /// `HotBooks` loop that `hedger bench feed` times, and by the real `HotAgent` (books, top-of-book
 /// table, venue-mid check on a mapped instrument). The difference is what the bench's
 /// wire-to-book rows leave out.

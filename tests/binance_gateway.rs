@@ -21,6 +21,8 @@ struct Harness {
     rx: hedger_ipc::RingConsumer<Msg>,
     books: HotBooks,
     statuses: Vec<(u32, SourceState, u32)>,
+    /// `BookLevels` and `BookLevelsNarrow` messages seen (levels packed into slots).
+    packed_msgs: usize,
     stop: Arc<AtomicBool>,
     gateway_thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<hedger_gateways::binance::session::SessionStats>,
@@ -29,11 +31,12 @@ struct Harness {
 
 impl Harness {
     fn start(silence_ms_max: u64) -> Harness {
-        let sim = BinanceSim::start(BinanceSimConfig {
-            tick_interval_ms: 5,
-            ..BinanceSimConfig::default()
-        })
-        .expect("sim");
+        Harness::start_with(silence_ms_max, BinanceSimConfig::default())
+    }
+
+    fn start_with(silence_ms_max: u64, sim_cfg: BinanceSimConfig) -> Harness {
+        let sim =
+            BinanceSim::start(BinanceSimConfig { tick_interval_ms: 5, ..sim_cfg }).expect("sim");
         let dir = tempfile::tempdir().unwrap();
         let tel = TelemetryFile::create(
             &dir.path().join("g.tel"),
@@ -69,6 +72,7 @@ impl Harness {
             rx,
             books: HotBooks::new(2, 4096),
             statuses: Vec::new(),
+            packed_msgs: 0,
             stop,
             gateway_thread: Some(gateway_thread),
             stats,
@@ -79,8 +83,12 @@ impl Harness {
     fn drain(&mut self) {
         while let Some(msg) = self.rx.pop() {
             self.books.apply(&msg);
-            if let Ok(Body::GatewayStatus(s)) = msg.body() {
-                self.statuses.push((msg.instrument.0, s.state, s.reason_code));
+            match msg.body() {
+                Ok(Body::GatewayStatus(s)) => {
+                    self.statuses.push((msg.instrument.0, s.state, s.reason_code))
+                }
+                Ok(Body::BookLevels(_) | Body::BookLevelsNarrow(_)) => self.packed_msgs += 1,
+                _ => {}
             }
         }
     }
@@ -93,14 +101,24 @@ impl Harness {
 
     /// Pauses the market and waits until every hot-side book equals the simulator's.
     fn assert_books_converge(&mut self, what: &str) {
+        self.assert_tops_converge(what, usize::MAX);
+    }
+
+    /// [`Harness::assert_books_converge`] on the best `depth` levels a side: a REST snapshot
+    /// holds only its `limit` (1 000) best levels, so a deeper simulated book is known only
+    /// down to there.
+    fn assert_tops_converge(&mut self, what: &str, depth: usize) {
         self.sim.faults.paused.store(true, Ordering::Release);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             self.drain();
             let equal = (0..SYMBOLS.len()).all(|i| {
                 let theirs = self.sim.book(SYMBOLS[i]).expect("sim book");
+                let top = |l: &Vec<(i64, i64)>| l[..l.len().min(depth)].to_vec();
                 self.ours(i as u32).is_some_and(|ours| {
-                    ours.1 == theirs.1 && ours.2 == theirs.2 && ours.0 == theirs.0
+                    top(&ours.1) == top(&theirs.1)
+                        && top(&ours.2) == top(&theirs.2)
+                        && ours.0 == theirs.0
                 })
             });
             if equal {
@@ -133,6 +151,24 @@ impl Drop for Harness {
             let _ = t.join();
         }
     }
+}
+
+#[test]
+fn busy_20x20_updates_on_a_1000_level_book_keep_the_books_equal_through_a_gap() {
+    let cfg = BinanceSimConfig { update_levels: 20, book_levels: 1_000, ..Default::default() };
+    let mut h = Harness::start_with(30_000, cfg);
+    h.run_for(Duration::from_millis(500));
+    h.assert_tops_converge("after 20x20 updates", 900);
+    let (_, bids, asks) = h.ours(0).expect("usable");
+    assert!(bids.len() >= 900 && asks.len() >= 900, "{} bids, {} asks", bids.len(), asks.len());
+    assert!(h.packed_msgs > 1_000, "levels went packed: {} messages", h.packed_msgs);
+    let gaps_before = h.stats.gaps.load(Ordering::Relaxed);
+    h.sim.faults.gap_next.store(1, Ordering::Release);
+    h.run_for(Duration::from_millis(300));
+    assert!(h.stats.gaps.load(Ordering::Relaxed) > gaps_before, "gap not detected");
+    h.assert_tops_converge("after a gap in 20x20 updates", 900);
+    assert_eq!(h.books.rejected(), 0);
+    assert_eq!(h.stats.parse_errors.load(Ordering::Relaxed), 0);
 }
 
 #[test]

@@ -250,7 +250,9 @@ pub const NARROW_LEVELS_MAX: usize = 4;
 /// The dense form of [`BookLevels`]: a 20×20 frame is 10 of these plus the closing
 /// [`BookDelta`], 11 ring slots instead of 21, so half again fewer cache lines cross to the hot
 /// thread. Like `BookLevels` it never ends a batch (the decoder refuses [`FLAG_BATCH_END`]).
-/// Fields are private so a message always holds 1..=4 levels.
+/// Fields are private so a message always holds 1..=4 levels. The gateways still publish
+/// wire-scale (1e-8) prices, which do not fit 32 bits, so their frames go as `BookLevels` until
+/// messages carry instrument ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NarrowLevels {
     levels: [NarrowLevel; NARROW_LEVELS_MAX],

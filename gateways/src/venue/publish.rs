@@ -293,8 +293,10 @@ impl Publisher {
 
 /// Appends one batch of book levels to `batch`: the levels four to a [`NarrowLevels`] message
 /// where price and size fit 32 bits (else two to a [`BookLevels`]), and the last level as the
-/// [`BookDelta`] that carries the update ids (`seq`, `seq_prev`) and the batch end. A 20×20
-/// frame is 11 messages. `first_flags` ([`FLAG_SNAPSHOT_BEGIN`] or 0) goes on the batch's first
+/// [`BookDelta`] that carries the update ids (`seq`, `seq_prev`) and the batch end: a 20×20
+/// frame is 11 messages narrow, 21 wide. Gateways publish wire-scale (1e-8) prices, which do
+/// not fit 32 bits, so today their frames go wide; the narrow form waits for instrument ticks.
+/// `first_flags` ([`FLAG_SNAPSHOT_BEGIN`] or 0) goes on the batch's first
 /// message. Nothing is appended for no levels. Public so benchmarks and tests build exactly what
 /// a gateway sends.
 pub fn pack_batch(

@@ -9,7 +9,8 @@
 //! * `wire-to-book/<venue>`: frame bytes read by the gateway (its `recv_tsc` stamp) → the hot
 //!   side's book updated (batch end applied), through the real gateway, ring and hot-side books,
 //!   against the simulator on loopback (network time excluded by construction). Gateway and hot
-//!   consumer run on two pinned threads.
+//!   consumer run on two pinned threads. By default every update is 20×20 on a book 1 000 deep
+//!   (`--update-levels`, `--book-depth`), the shape the targets are set for.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -54,6 +55,14 @@ pub struct FeedBenchArgs {
     /// CPU of the simulator thread for wire-to-book [default: the gateway's CPU].
     #[arg(long)]
     pub sim_cpu: Option<usize>,
+    /// Levels per side in each simulated `depthUpdate` for wire-to-book: 20 is the ~950-byte
+    /// 20×20 update the targets are set for; 0 gives the quiet market's few levels an update.
+    #[arg(long, default_value_t = 20)]
+    pub update_levels: usize,
+    /// Levels per side of the simulated book (its REST snapshot) for wire-to-book: a Binance
+    /// snapshot is 1 000 deep.
+    #[arg(long, default_value_t = 1_000)]
+    pub book_depth: usize,
 }
 
 /// One output row.
@@ -353,6 +362,8 @@ pub fn wire_to_book_rows(args: &FeedBenchArgs, tsc_hz: u64) -> Result<Vec<FeedRo
         tls: false,
         tick_interval_ms: args.tick_interval_ms,
         pin_cpu: Some(args.sim_cpu.unwrap_or(cpus[0])),
+        update_levels: args.update_levels,
+        book_levels: args.book_depth,
         ..BinanceSimConfig::default()
     })
     .map_err(|e| e.to_string())?;

@@ -37,6 +37,12 @@ pub struct BinanceSimConfig {
     pub tick_interval_ms: u64,
     /// Pin the simulator thread to this CPU (benchmarks keep it off the measured threads).
     pub pin_cpu: Option<usize>,
+    /// Levels per side in every `depthUpdate` (each of the `update_levels` ticks next to the
+    /// mid gets a new quantity, one in eight deleted): 20 gives the ~950-byte 20×20 update the
+    /// benchmarks target. 0: a few random changes per update, as a quiet market.
+    pub update_levels: usize,
+    /// Levels per side the book starts with (a REST snapshot shows up to its `limit` of them).
+    pub book_levels: usize,
 }
 
 impl Default for BinanceSimConfig {
@@ -48,6 +54,8 @@ impl Default for BinanceSimConfig {
             seed: 7,
             tick_interval_ms: 10,
             pin_cpu: None,
+            update_levels: 0,
+            book_levels: LEVELS_PER_SIDE as usize,
         }
     }
 }
@@ -87,6 +95,7 @@ struct SymbolMarket {
 pub struct Market {
     symbols: BTreeMap<String, SymbolMarket>,
     rng: u64,
+    update_levels: usize,
 }
 
 fn levels_text(levels: &[(i64, i64)]) -> String {
@@ -105,11 +114,16 @@ fn levels_text(levels: &[(i64, i64)]) -> String {
 
 impl Market {
     fn new(cfg: &BinanceSimConfig) -> Market {
-        let mut market = Market { symbols: BTreeMap::new(), rng: cfg.seed | 1 };
+        let mut market = Market {
+            symbols: BTreeMap::new(),
+            rng: cfg.seed | 1,
+            update_levels: cfg.update_levels,
+        };
+        let capacity = cfg.book_levels.max(1024);
         for symbol in &cfg.symbols {
             let mid_ticks = super::pubsub::start_price_e8(symbol) / TICK;
-            let (mut book, mut published) = (OrderBook::new(1024), OrderBook::new(1024));
-            for k in 1..=LEVELS_PER_SIDE {
+            let (mut book, mut published) = (OrderBook::new(capacity), OrderBook::new(capacity));
+            for k in 1..=cfg.book_levels.max(1) as i64 {
                 let qty = LOT * (1 + (market.next() % 5_000) as i64);
                 for b in [&mut book, &mut published] {
                     let _ = b.set(Side::Buy, (mid_ticks - k) * TICK, qty);
@@ -149,6 +163,7 @@ impl Market {
     /// Random changes around the mid after a random-walk step.
     fn changes(&mut self, symbol: &str) -> (Levels, Levels, u64) {
         let (r, r2) = (self.next(), self.next());
+        let wide: Vec<u64> = (0..2 * self.update_levels).map(|_| self.next()).collect();
         let Some(m) = self.symbols.get_mut(symbol) else { return (Vec::new(), Vec::new(), r) };
         m.mid_ticks += super::pubsub::walk_step(m.mid_ticks, m.start_mid_ticks, r);
         let mid = m.mid_ticks;
@@ -166,7 +181,18 @@ impl Market {
             .filter(|l| l.price_ticks <= mid * TICK)
             .map(|l| (l.price_ticks, 0))
             .collect();
-        for j in 0..(1 + r2 % 4) {
+        // A busy market: every tick next to the mid changes, on both sides.
+        for (i, w) in wide.iter().enumerate() {
+            let k = 1 + (i / 2) as i64;
+            let qty = if w & 7 == 0 { 0 } else { LOT * (1 + ((w >> 8) % 5_000) as i64) };
+            if i % 2 == 0 {
+                bids.push(((mid - k) * TICK, qty));
+            } else {
+                asks.push(((mid + k) * TICK, qty));
+            }
+        }
+        let quiet = if wide.is_empty() { 1 + r2 % 4 } else { 0 };
+        for j in 0..quiet {
             let k = 1 + ((r2 >> (8 + j * 8)) % LEVELS_PER_SIDE as u64) as i64;
             let qty = if (r >> (20 + j)) & 7 == 0 {
                 0
