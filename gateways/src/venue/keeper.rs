@@ -7,7 +7,7 @@
 //! fixed bound (Binance step 2); overflowing the bound restarts the sync and is counted.
 
 use hedger_core::book::OrderBook;
-use hedger_core::instrument::InstrumentSpec;
+use hedger_core::instrument::{Divisor, InstrumentSpec};
 use hedger_core::msg::Side;
 
 use super::{reason, BookIds, BookSequencer, FrameKind, ParsedFrame, SeqVerdict, WireLevel};
@@ -108,6 +108,8 @@ pub struct BookKeeper<S> {
     buffered_levels: Vec<WireLevel>,
     /// The instrument's grid, once known: levels off its tick or lot are bad levels.
     spec: Option<InstrumentSpec>,
+    /// The spec's tick and lot as divisors when the tick does not depend on the price.
+    grid: Option<(Divisor, Divisor)>,
 }
 
 impl<S: BookSequencer> BookKeeper<S> {
@@ -124,6 +126,7 @@ impl<S: BookSequencer> BookKeeper<S> {
             buffered_frames: Vec::with_capacity(limits.sync_buffer_frames_max),
             buffered_levels: Vec::with_capacity(limits.sync_buffer_levels_max),
             spec: None,
+            grid: None,
         }
     }
 
@@ -132,6 +135,10 @@ impl<S: BookSequencer> BookKeeper<S> {
     /// A level off the grid invalidates the book with [`reason::BAD_LEVEL`]: the venue's data
     /// disagrees with its own metadata, so neither can be trusted until a resync.
     pub fn set_spec(&mut self, spec: Option<InstrumentSpec>) {
+        self.grid = spec
+            .as_ref()
+            .filter(|s| s.steps().is_empty())
+            .and_then(|s| Some((Divisor::new(s.tick_size_e8)?, Divisor::new(s.lot_size_e8)?)));
         self.spec = spec;
     }
 
@@ -140,7 +147,11 @@ impl<S: BookSequencer> BookKeeper<S> {
         self.spec.as_ref()
     }
 
+    #[inline]
     fn on_grid(&self, level: &WireLevel) -> bool {
+        if let Some((tick, lot)) = &self.grid {
+            return tick.divides(level.price) && lot.divides(level.qty);
+        }
         self.spec.as_ref().is_none_or(|s| s.is_on_tick(level.price) && s.is_on_lot(level.qty))
     }
 
