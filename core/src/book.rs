@@ -235,17 +235,27 @@ impl OrderBook {
     /// [`BookError`] for a negative quantity or a non-positive price; the book is unchanged.
     #[inline]
     pub fn set(&mut self, side: Side, price_ticks: i64, qty_lots: i64) -> Result<(), BookError> {
+        OrderBook::check_level(price_ticks, qty_lots)?;
+        let dropped = match side {
+            Side::Buy => self.bids.set(price_ticks, qty_lots),
+            Side::Sell => self.asks.set(price_ticks, qty_lots),
+        };
+        self.levels_dropped += u64::from(dropped);
+        Ok(())
+    }
+
+    /// Whether [`OrderBook::set`] would take this level (it refuses nothing else).
+    ///
+    /// # Errors
+    /// The [`BookError`] `set` would return.
+    #[inline]
+    pub fn check_level(price_ticks: i64, qty_lots: i64) -> Result<(), BookError> {
         if qty_lots < 0 {
             return Err(BookError::NegativeQty { price_ticks, qty_lots });
         }
         if price_ticks <= 0 && qty_lots > 0 {
             return Err(BookError::Price { price_ticks });
         }
-        let dropped = match side {
-            Side::Buy => self.bids.set(price_ticks, qty_lots),
-            Side::Sell => self.asks.set(price_ticks, qty_lots),
-        };
-        self.levels_dropped += u64::from(dropped);
         Ok(())
     }
 

@@ -50,6 +50,7 @@ pub struct HotBooks {
     books: Vec<OrderBook>,
     status: Vec<BookStatus>,
     rejected: u64,
+    crossed: u64,
 }
 
 impl HotBooks {
@@ -58,6 +59,7 @@ impl HotBooks {
             books: (0..instruments).map(|_| OrderBook::new(levels_max)).collect(),
             status: vec![BookStatus::default(); instruments],
             rejected: 0,
+            crossed: 0,
         }
     }
 
@@ -90,6 +92,14 @@ impl HotBooks {
                 }
                 if d.batch_flags & FLAG_BATCH_END != 0 {
                     status.in_batch = false;
+                    if book.is_crossed() {
+                        // A gateway may publish a frame before its own book has taken it
+                        // (`BookKeeper::on_frame_deferred`) and find the cross only then: its
+                        // Resyncing status follows, and until a snapshot this book is not used.
+                        self.crossed += 1;
+                        status.synced = false;
+                        return BookUpdate::Invalidated { instrument: msg.instrument.0 };
+                    }
                     status.seq = d.seq;
                     status.last_recv_tsc = msg.recv_tsc;
                     BookUpdate::BatchEnd { instrument: msg.instrument.0 }
@@ -179,6 +189,11 @@ impl HotBooks {
     pub fn rejected(&self) -> u64 {
         self.rejected
     }
+
+    /// Batches that ended with the book crossed (each made the book unusable).
+    pub fn crossed(&self) -> u64 {
+        self.crossed
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +214,29 @@ mod tests {
                 batch_flags: flags,
             }),
         )
+    }
+
+    #[test]
+    fn a_batch_that_ends_crossed_leaves_the_book_unusable() {
+        let mut books = HotBooks::new(2, 16);
+        books.apply(&delta(Side::Buy, 100, 1, FLAG_SNAPSHOT_BEGIN));
+        assert_eq!(
+            books.apply(&delta(Side::Sell, 101, 1, FLAG_BATCH_END)),
+            BookUpdate::BatchEnd { instrument: 1 }
+        );
+        assert!(books.usable(1).is_some());
+        books.apply(&delta(Side::Buy, 102, 1, 0));
+        assert_eq!(
+            books.apply(&delta(Side::Sell, 103, 1, FLAG_BATCH_END)),
+            BookUpdate::Invalidated { instrument: 1 },
+            "bid 102 over ask 101"
+        );
+        assert!(books.usable(1).is_none());
+        assert_eq!((books.crossed(), books.rejected()), (1, 0));
+        // The next snapshot makes it usable again.
+        books.apply(&delta(Side::Buy, 100, 1, FLAG_SNAPSHOT_BEGIN));
+        books.apply(&delta(Side::Sell, 101, 1, FLAG_BATCH_END));
+        assert!(books.usable(1).is_some());
     }
 
     #[test]

@@ -344,10 +344,18 @@ impl Session {
         origin
     }
 
+    /// A delta goes to the hot thread before the keeper's own book takes it
+    /// (`on_frame_deferred`, then `commit`): the gateway's book pass is off the wire-to-book
+    /// path. A cross found by the commit follows as a Resyncing status, and the hot thread's
+    /// books refuse a batch that ends crossed by themselves.
     async fn apply_book_frame(&mut self, index: usize, recv_tsc: u64) {
-        let event = self.books[index].keeper.on_frame(&self.frame);
+        let event = self.books[index].keeper.on_frame_deferred(&self.frame);
         let origin = self.origin(index, recv_tsc);
         let book = self.books[index].keeper.book();
         self.publisher.book_event(event, book, &self.frame, origin).await;
+        if let Some(late) = self.books[index].keeper.commit(&self.frame) {
+            let book = self.books[index].keeper.book();
+            self.publisher.book_event(late, book, &self.frame, origin).await;
+        }
     }
 }

@@ -5,6 +5,7 @@ use super::{BinanceParser, BinanceSequencer};
 use crate::venue::keeper::{BookKeeper, KeeperLimits};
 use crate::venue::{reason, BookState, KeeperEvent, ParsedFrame};
 use hedger_core::book::Level;
+use hedger_core::msg::Side;
 
 fn feed(keeper: &mut BookKeeper<BinanceSequencer>, text: &str) -> KeeperEvent {
     let mut frame = ParsedFrame::new();
@@ -158,4 +159,66 @@ fn price_filter_and_lot_size_steps_off_grid_levels_invalidate_with_bad_level() {
         feed(&mut plain, &depth(996, 1003, 995, r#"["100.25","1.0"]"#, "")),
         KeeperEvent::Applied
     );
+}
+
+/// A frame through `on_frame_deferred` and then `commit`, as the Binance session feeds them:
+/// (the event published first, the late event after the levels went out).
+fn feed_deferred(
+    keeper: &mut BookKeeper<BinanceSequencer>,
+    text: &str,
+) -> (KeeperEvent, Option<KeeperEvent>) {
+    let mut frame = ParsedFrame::new();
+    BinanceParser::new().parse(text.as_bytes(), &mut frame).expect("valid frame");
+    let first = keeper.on_frame_deferred(&frame);
+    (first, keeper.commit(&frame))
+}
+
+#[test]
+fn deferred_apply_gives_the_same_books_and_reports_a_cross_after_the_levels() {
+    // The session publishes an accepted delta before the keeper's book takes it; every rule
+    // must still hold: the same books as `on_frame`, gaps and stale frames judged before
+    // anything goes out, off-grid levels refused before anything goes out, a cross reported
+    // right after.
+    let frames = [
+        depth(990, 995, 985, r#"["99.0","9.0"]"#, ""),
+        depth(996, 1003, 995, r#"["100.0","0"]"#, r#"["100.5","2.5"]"#),
+        SNAPSHOT_1000.to_string(),
+        depth(1004, 1010, 1003, r#"["99.8","4.0"]"#, r#"["101.0","0"]"#),
+        depth(1004, 1010, 1003, r#"["99.8","4.0"]"#, ""),
+        depth(1011, 1012, 1010, r#"["99.5","0"],["99.9","1.5"]"#, r#"["100.5","3.5"]"#),
+        depth(1020, 1021, 1018, r#"["99.0","1.0"]"#, ""),
+    ];
+    let mut direct = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    let mut deferred = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    for (i, text) in frames.iter().enumerate() {
+        let want = feed(&mut direct, text);
+        let (got, late) = feed_deferred(&mut deferred, text);
+        assert_eq!((got, late), (want, None), "frame {i}");
+        assert_eq!(deferred.book().side(Side::Buy), direct.book().side(Side::Buy), "frame {i}");
+        assert_eq!(deferred.book().side(Side::Sell), direct.book().side(Side::Sell), "frame {i}");
+        assert_eq!(deferred.state(), direct.state(), "frame {i}");
+    }
+
+    // A cross: the frame is accepted (its levels go out), and the commit invalidates.
+    let mut k = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    feed(&mut k, SNAPSHOT_1000);
+    let (first, late) = feed_deferred(&mut k, &depth(996, 1003, 995, r#"["100.6","1.0"]"#, ""));
+    assert_eq!(first, KeeperEvent::Applied);
+    assert!(
+        matches!(late, Some(KeeperEvent::Invalidated { reason_code: reason::CROSSED, .. })),
+        "{late:?}"
+    );
+    assert!(k.usable_book().is_none());
+
+    // Off the grid: refused before anything goes out, nothing left to commit.
+    let mut k = BookKeeper::new(BinanceSequencer::new(), KeeperLimits::default());
+    k.set_spec(Some(grid_spec()));
+    feed(&mut k, SNAPSHOT_1000);
+    let (first, late) = feed_deferred(&mut k, &depth(996, 1003, 995, r#"["100.25","1.0"]"#, ""));
+    assert!(
+        matches!(first, KeeperEvent::Invalidated { reason_code: reason::BAD_LEVEL, .. }),
+        "{first:?}"
+    );
+    assert_eq!(late, None);
+    assert_eq!(k.book().depth(), (0, 0), "the broken book is discarded");
 }

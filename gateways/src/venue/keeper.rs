@@ -110,6 +110,8 @@ pub struct BookKeeper<S> {
     spec: Option<InstrumentSpec>,
     /// The spec's tick and lot as divisors when the tick does not depend on the price.
     grid: Option<(Divisor, Divisor)>,
+    /// A delta frame accepted by [`BookKeeper::on_frame_deferred`] and not yet applied.
+    deferred: bool,
 }
 
 impl<S: BookSequencer> BookKeeper<S> {
@@ -127,6 +129,7 @@ impl<S: BookSequencer> BookKeeper<S> {
             buffered_levels: Vec::with_capacity(limits.sync_buffer_levels_max),
             spec: None,
             grid: None,
+            deferred: false,
         }
     }
 
@@ -222,6 +225,69 @@ impl<S: BookSequencer> BookKeeper<S> {
         self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks)
     }
 
+    /// [`BookKeeper::on_frame`] for a caller that publishes a delta frame before its own book
+    /// takes it. A delta the sequencer accepts has every level checked (on the grid, a valid
+    /// price and size) and is reported `Applied`, but the book is changed only by the
+    /// [`BookKeeper::commit`] that must follow, after the frame's levels went out. The gateway's
+    /// book pass is then off the path from the wire to the hot thread's book. The one check
+    /// left for `commit`, a crossed result, the hot thread makes for itself at the batch end
+    /// (`HotBooks`), so a crossed book is never usable there either way. Every other frame is
+    /// handled exactly as by `on_frame`.
+    pub fn on_frame_deferred(&mut self, frame: &ParsedFrame) -> KeeperEvent {
+        debug_assert!(!self.deferred, "commit the previous frame first");
+        if frame.kind != FrameKind::BookDelta || matches!(self.state, BookState::Quarantined { .. })
+        {
+            return self.on_frame(frame);
+        }
+        self.counters.frames += 1;
+        let verdict = self.sequencer.on_book_frame(frame.kind, &frame.ids);
+        if verdict != SeqVerdict::Apply {
+            return self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks);
+        }
+        if let Some(event) = self.check_levels(&frame.bids, &frame.asks) {
+            return event;
+        }
+        self.deferred = true;
+        KeeperEvent::Applied
+    }
+
+    /// Applies the frame that [`BookKeeper::on_frame_deferred`] accepted, if any; `Some` when
+    /// the result invalidates the book (crossed), for the caller to publish after the levels.
+    pub fn commit(&mut self, frame: &ParsedFrame) -> Option<KeeperEvent> {
+        if !std::mem::take(&mut self.deferred) {
+            return None;
+        }
+        if let Some(event) = self.apply_levels(&frame.bids, &frame.asks) {
+            return Some(event);
+        }
+        self.note_valid_frame();
+        None
+    }
+
+    fn note_valid_frame(&mut self) {
+        if self.state == BookState::Valid {
+            self.valid_streak_frames = self.valid_streak_frames.saturating_add(1);
+            if self.valid_streak_frames >= self.limits.forgive_after_frames {
+                self.consecutive_failures = 0;
+            }
+        }
+    }
+
+    /// The per-level checks of [`BookKeeper::apply_levels`] without changing the book.
+    fn check_levels(&mut self, bids: &[WireLevel], asks: &[WireLevel]) -> Option<KeeperEvent> {
+        for level in bids.iter().chain(asks) {
+            if !self.on_grid(level) {
+                self.counters.bad_levels += 1;
+                return Some(self.invalidate(reason::BAD_LEVEL, level.price, level.qty));
+            }
+            if OrderBook::check_level(level.price, level.qty).is_err() {
+                self.counters.bad_levels += 1;
+                return Some(self.invalidate(reason::BAD_LEVEL, 0, level.qty));
+            }
+        }
+        None
+    }
+
     fn act(
         &mut self,
         verdict: SeqVerdict,
@@ -244,12 +310,7 @@ impl<S: BookSequencer> BookKeeper<S> {
                 if let Some(event) = self.apply_levels(bids, asks) {
                     return event;
                 }
-                if self.state == BookState::Valid {
-                    self.valid_streak_frames = self.valid_streak_frames.saturating_add(1);
-                    if self.valid_streak_frames >= self.limits.forgive_after_frames {
-                        self.consecutive_failures = 0;
-                    }
-                }
+                self.note_valid_frame();
                 KeeperEvent::Applied
             }
             SeqVerdict::Buffer => self.buffer(kind, ids, bids, asks),

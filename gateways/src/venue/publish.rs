@@ -366,14 +366,18 @@ mod tests {
     use super::*;
     use hedger_core::books::{BookUpdate, HotBooks};
 
+    /// Bids below 1 000, asks above 2 000: any mix of them is an uncrossed book.
     fn level(i: i64) -> BookLevel {
-        let side = if i % 3 == 0 { Side::Sell } else { Side::Buy };
-        BookLevel { side, price_ticks: 1_000 + i, qty_lots: i % 4 }
+        if i % 3 == 0 {
+            BookLevel { side: Side::Sell, price_ticks: 2_000 + i, qty_lots: i % 4 }
+        } else {
+            BookLevel { side: Side::Buy, price_ticks: 1_000 - i, qty_lots: i % 4 }
+        }
     }
 
-    /// A level whose price does not fit a narrow message.
+    /// An ask whose price does not fit a narrow message.
     fn wide_level(i: i64) -> BookLevel {
-        BookLevel { price_ticks: (1 << 33) + i, ..level(i) }
+        BookLevel { side: Side::Sell, price_ticks: (1 << 33) + i, qty_lots: i % 4 }
     }
 
     /// Every level, in order, from a batch's messages; and the kind and flags of each message.
