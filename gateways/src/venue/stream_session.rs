@@ -60,14 +60,16 @@ pub trait StreamProtocol: Send + 'static {
     fn answer(&mut self, _frame: &ParsedFrame) -> Option<String> {
         None
     }
-    /// Applies a book frame to book `index` (OKX also verifies its checksum).
+    /// Judges a book frame for book `index`. By default an accepted delta is published before
+    /// the keeper's book takes it ([`BookKeeper::on_frame_deferred`]; the session commits it
+    /// after publishing). OKX applies first, since its checksum is over the updated book.
     fn apply_book(
         &mut self,
         _index: usize,
         keeper: &mut BookKeeper<Self::Sequencer>,
         frame: &ParsedFrame,
     ) -> KeeperEvent {
-        keeper.on_frame(frame)
+        keeper.on_frame_deferred(frame)
     }
     /// Forgets per-book state kept beside the keeper (OKX checksum text).
     fn reset_book(&mut self, _index: usize) {}
@@ -376,6 +378,11 @@ impl<P: StreamProtocol> Session<P> {
                 let book = &mut self.books[index];
                 let event = self.protocol.apply_book(index, &mut book.keeper, &self.frame);
                 self.publisher.book_event(event, book.keeper.book(), &self.frame, origin).await;
+                // A deferred delta's book pass, after its levels went out; a cross found
+                // there is published now (the hot thread's books refuse it by themselves).
+                if let Some(late) = book.keeper.commit(&self.frame) {
+                    self.publisher.book_event(late, book.keeper.book(), &self.frame, origin).await;
+                }
                 if matches!(book.keeper.state(), BookState::Invalid { .. }) {
                     self.resync_book(index);
                 }
