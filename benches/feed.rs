@@ -178,13 +178,46 @@ fn book_depth(c: &mut Criterion) {
                     .collect()
             })
             .collect();
+        // As a venue sends a side: sorted best first, each price once (the last change wins).
+        use hedger_core::book::Level;
+        let sides: Vec<[Vec<Level>; 2]> = frames
+            .iter()
+            .map(|frame| {
+                let side = |want: Side| {
+                    let mut levels: std::collections::BTreeMap<i64, i64> = Default::default();
+                    for &(side, price, qty) in frame.iter().filter(|l| l.0 == want) {
+                        let _ = side;
+                        levels.insert(price, qty);
+                    }
+                    let mut out: Vec<Level> = levels
+                        .into_iter()
+                        .map(|(price_ticks, qty_lots)| Level { price_ticks, qty_lots })
+                        .collect();
+                    if want == Side::Buy {
+                        out.reverse();
+                    }
+                    out
+                };
+                [side(Side::Buy), side(Side::Sell)]
+            })
+            .collect();
         group.throughput(Throughput::Elements(frames.len() as u64));
         group.bench_function(format!("depth_{depth}"), |b| {
             b.iter(|| {
-                for frame in &frames {
-                    for &(side, price, qty) in frame {
-                        let _ = black_box(book.set(side, price, qty));
+                for [bids, asks] in &sides {
+                    for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
+                        for l in levels {
+                            let _ = black_box(book.set(side, l.price_ticks, l.qty_lots));
+                        }
                     }
+                }
+            })
+        });
+        group.bench_function(format!("depth_{depth}_merged"), |b| {
+            b.iter(|| {
+                for [bids, asks] in &sides {
+                    let _ = black_box(book.apply_sorted(Side::Buy, bids));
+                    let _ = black_box(book.apply_sorted(Side::Sell, asks));
                 }
             })
         });

@@ -6,9 +6,10 @@
 //! and the next status that is not `Up`. Mid-batch (between a delta and its batch end) the book is
 //! not usable either: readers never see half an update.
 
-use crate::book::OrderBook;
+use crate::book::{Level, OrderBook};
 use crate::msg::{
-    Body, BookLevel, DecodeError, Msg, MsgKind, SourceState, FLAG_BATCH_END, FLAG_SNAPSHOT_BEGIN,
+    Body, BookLevel, DecodeError, Msg, MsgKind, Side, SourceState, FLAG_BATCH_END,
+    FLAG_SNAPSHOT_BEGIN,
 };
 
 fn is_book_kind(kind: u8) -> bool {
@@ -45,10 +46,32 @@ pub enum BookUpdate {
     Rejected,
 }
 
+/// Levels of an unfinished batch held per side until its end (then merged into the book in one
+/// pass, `OrderBook::apply_sorted`); a longer batch is applied in pieces of this size.
+const PENDING_LEVELS_MAX: usize = 64;
+
+/// One instrument's unfinished batch.
+struct Pending {
+    levels: [[Level; PENDING_LEVELS_MAX]; 2],
+    len: [usize; 2],
+}
+
+impl Pending {
+    fn clear(&mut self) {
+        self.len = [0, 0];
+    }
+}
+
 /// Every book the hot thread keeps; allocated at start-up.
+///
+/// A batch's levels are held, checked, until the batch ends and then merged into the book a
+/// side at a time: a 20×20 frame is two merges of the top levels instead of 40 independent
+/// sets (criterion `book_apply_20x20_frame`: about 2.5× less). Nothing reads a book mid-batch
+/// ([`HotBooks::usable`]), so when the levels land inside the batch changes nothing outside.
 pub struct HotBooks {
     books: Vec<OrderBook>,
     status: Vec<BookStatus>,
+    pending: Vec<Pending>,
     rejected: u64,
     crossed: u64,
 }
@@ -58,6 +81,12 @@ impl HotBooks {
         HotBooks {
             books: (0..instruments).map(|_| OrderBook::new(levels_max)).collect(),
             status: vec![BookStatus::default(); instruments],
+            pending: (0..instruments)
+                .map(|_| Pending {
+                    levels: [[Level::default(); PENDING_LEVELS_MAX]; 2],
+                    len: [0, 0],
+                })
+                .collect(),
             rejected: 0,
             crossed: 0,
         }
@@ -75,56 +104,54 @@ impl HotBooks {
         let index = msg.instrument.0 as usize;
         match body {
             Ok(Body::BookDelta(d)) => {
-                let (Some(book), Some(status)) =
-                    (self.books.get_mut(index), self.status.get_mut(index))
-                else {
+                if index >= self.books.len() {
                     self.rejected += 1;
                     return BookUpdate::Rejected;
-                };
-                if d.batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
-                    book.clear();
-                    status.synced = true;
                 }
-                if book.set(d.side, d.price_ticks, d.qty_lots).is_err() {
+                let level =
+                    BookLevel { side: d.side, price_ticks: d.price_ticks, qty_lots: d.qty_lots };
+                if let Some(rejected) = self.stage(index, d.batch_flags, std::iter::once(level)) {
+                    return rejected;
+                }
+                if d.batch_flags & FLAG_BATCH_END == 0 {
+                    return BookUpdate::Partial;
+                }
+                let flushed = self.flush(index);
+                let (book, status) = (&self.books[index], &mut self.status[index]);
+                status.in_batch = false;
+                if !flushed {
                     self.rejected += 1;
                     status.synced = false;
                     return BookUpdate::Rejected;
                 }
-                if d.batch_flags & FLAG_BATCH_END != 0 {
-                    status.in_batch = false;
-                    if book.is_crossed() {
-                        // A gateway may publish a frame before its own book has taken it
-                        // (`BookKeeper::on_frame_deferred`) and find the cross only then: its
-                        // Resyncing status follows, and until a snapshot this book is not used.
-                        self.crossed += 1;
-                        status.synced = false;
-                        return BookUpdate::Invalidated { instrument: msg.instrument.0 };
-                    }
-                    status.seq = d.seq;
-                    status.last_recv_tsc = msg.recv_tsc;
-                    BookUpdate::BatchEnd { instrument: msg.instrument.0 }
-                } else {
-                    status.in_batch = true;
-                    BookUpdate::Partial
+                if book.is_crossed() {
+                    // A gateway may publish a frame before its own book has taken it
+                    // (`BookKeeper::on_frame_deferred`) and find the cross only then: its
+                    // Resyncing status follows, and until a snapshot this book is not used.
+                    self.crossed += 1;
+                    status.synced = false;
+                    return BookUpdate::Invalidated { instrument: msg.instrument.0 };
                 }
+                status.seq = d.seq;
+                status.last_recv_tsc = msg.recv_tsc;
+                BookUpdate::BatchEnd { instrument: msg.instrument.0 }
             }
             Ok(Body::GatewayStatus(s)) if s.state != SourceState::Up => {
                 match self.status.get_mut(index) {
                     Some(status) => {
                         status.synced = false;
+                        self.pending[index].clear();
                         BookUpdate::Invalidated { instrument: msg.instrument.0 }
                     }
                     None => BookUpdate::Other,
                 }
             }
-            Ok(Body::BookLevels(levels)) => {
-                self.apply_levels(index, levels.batch_flags, levels.levels())
-            }
-            Ok(Body::BookLevelsNarrow(levels)) => self.apply_levels(
-                index,
-                levels.batch_flags(),
-                levels.levels().iter().map(|l| l.wide()),
-            ),
+            Ok(Body::BookLevels(levels)) => self
+                .stage(index, levels.batch_flags, levels.levels())
+                .unwrap_or(BookUpdate::Partial),
+            Ok(Body::BookLevelsNarrow(levels)) => self
+                .stage(index, levels.batch_flags(), levels.levels().iter().map(|l| l.wide()))
+                .unwrap_or(BookUpdate::Partial),
             // A book message that does not decode lost a level: the book cannot be trusted
             // until the next snapshot.
             Err(_) if is_book_kind(msg.kind) => {
@@ -132,6 +159,7 @@ impl HotBooks {
                 match self.status.get_mut(index) {
                     Some(status) => {
                         status.synced = false;
+                        self.pending[index].clear();
                         BookUpdate::Invalidated { instrument: msg.instrument.0 }
                     }
                     None => BookUpdate::Rejected,
@@ -141,33 +169,56 @@ impl HotBooks {
         }
     }
 
-    /// The levels of one `BookLevels` or `BookLevelsNarrow` message. Never a batch end (the
-    /// decoder refuses one): the book stays mid-batch until the closing `BookDelta`.
+    /// Holds a message's levels for the batch end (a snapshot's first message clears the book
+    /// first). `Some(Rejected)` for an unknown instrument or a level the book would refuse
+    /// (the book is then unusable until the next snapshot).
     #[inline]
-    fn apply_levels(
+    fn stage(
         &mut self,
         index: usize,
         batch_flags: u8,
         levels: impl Iterator<Item = BookLevel>,
-    ) -> BookUpdate {
-        let (Some(book), Some(status)) = (self.books.get_mut(index), self.status.get_mut(index))
-        else {
+    ) -> Option<BookUpdate> {
+        if index >= self.books.len() {
             self.rejected += 1;
-            return BookUpdate::Rejected;
-        };
+            return Some(BookUpdate::Rejected);
+        }
         if batch_flags & FLAG_SNAPSHOT_BEGIN != 0 {
-            book.clear();
-            status.synced = true;
+            self.books[index].clear();
+            self.pending[index].clear();
+            self.status[index].synced = true;
         }
-        status.in_batch = true;
+        self.status[index].in_batch = true;
         for level in levels {
-            if book.set(level.side, level.price_ticks, level.qty_lots).is_err() {
+            if OrderBook::check_level(level.price_ticks, level.qty_lots).is_err() {
                 self.rejected += 1;
-                status.synced = false;
-                return BookUpdate::Rejected;
+                self.status[index].synced = false;
+                return Some(BookUpdate::Rejected);
             }
+            let s = level.side as usize;
+            if self.pending[index].len[s] == PENDING_LEVELS_MAX && !self.flush(index) {
+                self.rejected += 1;
+                self.status[index].synced = false;
+                return Some(BookUpdate::Rejected);
+            }
+            let pending = &mut self.pending[index];
+            pending.levels[s][pending.len[s]] =
+                Level { price_ticks: level.price_ticks, qty_lots: level.qty_lots };
+            pending.len[s] += 1;
         }
-        BookUpdate::Partial
+        None
+    }
+
+    /// Applies an instrument's held levels, bids then asks (independent sides, each in
+    /// arrival order); `false` if the book refused one (not expected: `stage` checked them).
+    fn flush(&mut self, index: usize) -> bool {
+        let (book, pending) = (&mut self.books[index], &mut self.pending[index]);
+        let mut ok = true;
+        for (s, side) in [(0, Side::Buy), (1, Side::Sell)] {
+            ok &= book.apply_sorted(side, &pending.levels[s][..pending.len[s]]).is_ok();
+        }
+        pending.clear();
+        ok
     }
 
     /// The book of an instrument if it may be used for pricing now.
@@ -214,6 +265,77 @@ mod tests {
                 batch_flags: flags,
             }),
         )
+    }
+
+    #[test]
+    fn held_and_merged_batches_give_the_book_that_level_by_level_sets_give() {
+        let mut seed = 0x0b00_c5ee_d000_0001u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut books = HotBooks::new(2, 512);
+        let mut reference = OrderBook::new(512);
+        for round in 0..2_000 {
+            let snapshot = round % 97 == 0;
+            // Up to 150 levels a batch (past the 64 held per side), mostly sorted best first
+            // within each side as venues send them, sometimes not.
+            let n = 1 + (next() % if snapshot { 150 } else { 45 }) as usize;
+            let mut levels: Vec<BookLevel> = (0..n)
+                .map(|_| {
+                    let sell = next() & 1 == 1;
+                    let k = (next() % 80) as i64;
+                    BookLevel {
+                        side: if sell { Side::Sell } else { Side::Buy },
+                        price_ticks: if sell { 10_001 + k } else { 9_999 - k },
+                        qty_lots: if !snapshot && next() % 4 == 0 {
+                            0
+                        } else {
+                            1 + (next() % 9) as i64
+                        },
+                    }
+                })
+                .collect();
+            if next() % 5 != 0 {
+                levels.sort_by_key(|l| {
+                    (l.side as u8, if l.side == Side::Buy { -l.price_ticks } else { l.price_ticks })
+                });
+            }
+            if snapshot {
+                reference.clear();
+            }
+            for l in &levels {
+                reference.set(l.side, l.price_ticks, l.qty_lots).unwrap();
+            }
+            let origin = Origin::new(VenueId::BinanceUsdm, InstrumentId(1));
+            let (last, rest) = levels.split_last().unwrap();
+            let mut flags = if snapshot { FLAG_SNAPSHOT_BEGIN } else { 0 };
+            for pair in rest.chunks(2) {
+                let body = Body::BookLevels(BookLevels {
+                    first: pair[0],
+                    second: pair.get(1).copied(),
+                    batch_flags: flags,
+                });
+                assert_eq!(books.apply(&Msg::new(origin, body)), BookUpdate::Partial);
+                flags = 0;
+            }
+            let close = Body::BookDelta(BookDelta {
+                side: last.side,
+                price_ticks: last.price_ticks,
+                qty_lots: last.qty_lots,
+                seq: round,
+                seq_prev: 0,
+                batch_flags: flags | FLAG_BATCH_END,
+            });
+            books.apply(&Msg::new(origin, close));
+            let book = books.book(1).unwrap();
+            for side in [Side::Buy, Side::Sell] {
+                assert_eq!(book.side(side), reference.side(side), "round {round}, {side:?}");
+            }
+        }
+        assert_eq!(books.rejected(), 0);
     }
 
     #[test]

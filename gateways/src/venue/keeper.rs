@@ -6,11 +6,13 @@
 //! before anything else reads it. Frames that arrive before the snapshot are buffered up to a
 //! fixed bound (Binance step 2); overflowing the bound restarts the sync and is counted.
 
-use hedger_core::book::OrderBook;
+use hedger_core::book::{Level, OrderBook};
 use hedger_core::instrument::{Divisor, InstrumentSpec};
 use hedger_core::msg::Side;
 
-use super::{reason, BookIds, BookSequencer, FrameKind, ParsedFrame, SeqVerdict, WireLevel};
+use super::{
+    reason, BookIds, BookSequencer, FrameKind, ParsedFrame, SeqVerdict, WireLevel, FRAME_LEVELS_MAX,
+};
 
 /// Where a book stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +114,8 @@ pub struct BookKeeper<S> {
     grid: Option<(Divisor, Divisor)>,
     /// A delta frame accepted by [`BookKeeper::on_frame_deferred`] and not yet applied.
     deferred: bool,
+    /// One side of a frame as book levels (allocated at a frame's maximum, once).
+    merge: Vec<Level>,
 }
 
 impl<S: BookSequencer> BookKeeper<S> {
@@ -130,6 +134,7 @@ impl<S: BookSequencer> BookKeeper<S> {
             spec: None,
             grid: None,
             deferred: false,
+            merge: Vec::with_capacity(FRAME_LEVELS_MAX),
         }
     }
 
@@ -328,16 +333,18 @@ impl<S: BookSequencer> BookKeeper<S> {
 
     /// Applies a frame's levels; on a bad level or a crossed result, invalidates.
     fn apply_levels(&mut self, bids: &[WireLevel], asks: &[WireLevel]) -> Option<KeeperEvent> {
+        if let Some(event) = self.check_levels(bids, asks) {
+            return Some(event);
+        }
+        // A side at a time, merged into the book in one pass when sorted (`apply_sorted`).
         for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
-            for level in levels {
-                if !self.on_grid(level) {
-                    self.counters.bad_levels += 1;
-                    return Some(self.invalidate(reason::BAD_LEVEL, level.price, level.qty));
-                }
-                if self.book.set(side, level.price, level.qty).is_err() {
-                    self.counters.bad_levels += 1;
-                    return Some(self.invalidate(reason::BAD_LEVEL, 0, level.qty));
-                }
+            self.merge.clear();
+            self.merge
+                .extend(levels.iter().map(|l| Level { price_ticks: l.price, qty_lots: l.qty }));
+            if self.book.apply_sorted(side, &self.merge).is_err() {
+                // `check_levels` refused every level `set` would refuse.
+                self.counters.bad_levels += 1;
+                return Some(self.invalidate(reason::BAD_LEVEL, 0, 0));
             }
         }
         if self.book.is_crossed() {
