@@ -44,8 +44,10 @@ use crate::config::AppConfig;
 
 /// Messages the hot agent drains from one ring per loop.
 pub const HOT_BATCH_MAX: usize = 256;
-/// Levels kept per side of each hot-side book.
-pub const BOOK_LEVELS_MAX: usize = 1024;
+/// Levels kept per side of each hot-side book: as many as the gateways' keepers keep, so a
+/// 1 000-level snapshot leaves room for a whole frame's inserts and batches merge in one pass
+/// (`OrderBook::apply_sorted` falls back to level-by-level sets near capacity).
+pub const BOOK_LEVELS_MAX: usize = 2048;
 /// The hot agent reports a summary to the cold thread every this many messages.
 pub const SUMMARY_EVERY_MSGS: u64 = 16_384;
 
