@@ -74,6 +74,13 @@ pub struct SimArgs {
     /// OKX: send the real CRC32 book checksum instead of 0 (production sends 0).
     #[arg(long)]
     pub okx_checksums: bool,
+    /// Binance: levels per side in every `depthUpdate` (20 gives the ~950-byte 20×20 update;
+    /// 0 = a few random changes an update, a quiet market).
+    #[arg(long, default_value_t = 0)]
+    pub binance_update_levels: usize,
+    /// Binance: levels per side the book starts with (REST snapshots serve up to their limit).
+    #[arg(long, default_value_t = 25)]
+    pub binance_book_depth: usize,
     /// Venue fault `VENUE:KIND` (repeatable): KIND `gap`|`duplicate`|`reorder`|`bad-checksum`|
     /// `reset`|`disconnect` fire once per `--venue-fault-period-ms`, `stall` stalls every other
     /// period, `drop=PPM` and `latency-us=N` hold for the whole run.
@@ -129,6 +136,8 @@ impl Default for SimArgs {
             okx_port: 0,
             deribit_port: 0,
             okx_checksums: false,
+            binance_update_levels: 0,
+            binance_book_depth: 25,
             venue_faults: Vec::new(),
             venue_fault_period_ms: 5_000,
             replay_journal: None,
@@ -187,6 +196,8 @@ fn start_venues(args: &SimArgs, running: &mut RunningSims) -> Result<(), SimErro
         tls: !args.plain,
         seed: args.seed,
         okx_checksums: args.okx_checksums,
+        binance_update_levels: args.binance_update_levels,
+        binance_book_depth: args.binance_book_depth,
     };
     running.venues = venues::VenueSims::start(&venue_args)?;
     if let (Some(journal), Some(venue)) = (&args.replay_journal, args.replay_venue) {

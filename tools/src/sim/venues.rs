@@ -111,6 +111,10 @@ pub struct VenueSimArgs<'a> {
     pub tls: bool,
     pub seed: u64,
     pub okx_checksums: bool,
+    /// Binance `depthUpdate` levels per side (0: a quiet market's few).
+    pub binance_update_levels: usize,
+    /// Binance book depth at start, levels per side.
+    pub binance_book_depth: usize,
 }
 
 /// Why a venue simulator could not start.
@@ -186,6 +190,8 @@ impl VenueSims {
                         bind: std::net::SocketAddr::new(args.ip, args.ports[0]),
                         tls: args.tls,
                         seed: args.seed,
+                        update_levels: args.binance_update_levels,
+                        book_levels: args.binance_book_depth,
                         ..Default::default()
                     };
                     sims.binance = Some(BinanceSim::start(cfg).map_err(|e| bind(venue, e))?);
@@ -301,6 +307,24 @@ mod tests {
         assert!(parse_list("none").unwrap().is_empty());
         assert_eq!(parse_list("okx, binance-usdm").unwrap(), vec!["binance-usdm", "okx"]);
         assert!(matches!(parse_list("kraken"), Err(VenueSimError::Unknown(v)) if v == "kraken"));
+    }
+
+    #[test]
+    fn the_binance_simulator_takes_its_book_depth_from_the_args() {
+        let args = VenueSimArgs {
+            ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            list: "binance-usdm",
+            ports: [0; 4],
+            tls: false,
+            seed: 7,
+            okx_checksums: false,
+            binance_update_levels: 20,
+            binance_book_depth: 1_000,
+        };
+        let sims = VenueSims::start(&args).expect("starts");
+        let sim = sims.binance.as_ref().expect("binance runs");
+        let (_, bids, asks) = sim.book("BTCUSDT").expect("book");
+        assert!(bids.len() >= 990 && asks.len() >= 990, "{} bids, {} asks", bids.len(), asks.len());
     }
 
     #[test]
