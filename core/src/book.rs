@@ -490,11 +490,9 @@ mod tests {
         let mut reference: BTreeMap<i64, i64> = BTreeMap::new();
         let mut dropped = 0u64;
         for op in 0..ops {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let p = price(seed);
-            let qty = if seed >> 61 < 3 { 0 } else { 1 + ((seed >> 20) % 100) as i64 };
+            let r = crate::xorshift(&mut seed);
+            let p = price(r);
+            let qty = if r >> 61 < 3 { 0 } else { 1 + ((r >> 20) % 100) as i64 };
             book.set(side, p, qty).unwrap();
             if qty == 0 {
                 reference.remove(&p);
@@ -545,12 +543,7 @@ mod tests {
     #[test]
     fn sorted_batches_give_the_same_book_as_level_by_level_sets() {
         let mut seed = 0x00c0_ffee_1234_5678u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::xorshift(&mut seed);
         for capacity in [1usize, 4, 16, 64, 300] {
             let (mut merged, mut direct) = (OrderBook::new(capacity), OrderBook::new(capacity));
             for round in 0..3_000 {
@@ -618,12 +611,7 @@ mod tests {
     fn random_updates_match_a_reference_map() {
         use std::collections::BTreeMap;
         let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::xorshift(&mut seed);
         let mut book = OrderBook::new(64);
         let mut reference: BTreeMap<i64, i64> = BTreeMap::new();
         for _ in 0..20_000 {

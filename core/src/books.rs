@@ -270,12 +270,7 @@ mod tests {
     #[test]
     fn held_and_merged_batches_give_the_book_that_level_by_level_sets_give() {
         let mut seed = 0x0b00_c5ee_d000_0001u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::xorshift(&mut seed);
         let mut books = HotBooks::new(2, 512);
         let mut reference = OrderBook::new(512);
         for round in 0..2_000 {

@@ -318,9 +318,7 @@ mod tests {
         }
         let mut seed = 7u64;
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             let text = format!(
                 "{}.{:0w$}",
                 seed % 1_000_000,

@@ -346,14 +346,6 @@ mod tests {
         }
     }
 
-    /// A small deterministic generator for the property-style round trips (no extra crates).
-    fn xorshift(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
-
     #[test]
     fn binance_price_filter_step_accepts_grid_and_rejects_off_grid() {
         // venues.md §1.5 PRICE_FILTER: valid iff (price - minPrice) % tickSize == 0; tick 0.1.
@@ -378,14 +370,14 @@ mod tests {
     fn ticks_and_lots_round_trip_for_random_grid_values() {
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..10_000 {
-            let tick = (xorshift(&mut rng) % 1_000_000_000) as i64 + 1;
-            let lot = (xorshift(&mut rng) % 1_000_000_000) as i64 + 1;
+            let tick = (crate::xorshift(&mut rng) % 1_000_000_000) as i64 + 1;
+            let lot = (crate::xorshift(&mut rng) % 1_000_000_000) as i64 + 1;
             let s = spec(tick, lot, 100_000_000, ContractKind::Linear, QtyUnit::Currency);
-            let ticks = (xorshift(&mut rng) % 10_000_000) as i64 - 5_000_000;
+            let ticks = (crate::xorshift(&mut rng) % 10_000_000) as i64 - 5_000_000;
             let price = s.ticks_to_price(ticks).unwrap();
             assert!(s.is_on_tick(price));
             assert_eq!(s.price_to_ticks(price), Ok(ticks));
-            let lots = (xorshift(&mut rng) % 10_000_000) as i64;
+            let lots = (crate::xorshift(&mut rng) % 10_000_000) as i64;
             let qty = s.lots_to_qty(lots).unwrap();
             assert_eq!(s.qty_to_lots(qty), Ok(lots));
             if tick > 1 {
@@ -492,12 +484,7 @@ mod tests {
     #[test]
     fn divisor_agrees_with_the_remainder() {
         let mut seed = 0x05ee_d0fd_1715_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = move || crate::xorshift(&mut seed);
         let mut divisors =
             vec![1, 2, 3, 5, 7, 10, 64, 1_000, 100_000, 1_000_000, 10_000_000, 50_000_000];
         divisors.extend((0..200).map(|_| 1 + (next() % 1_000_000_000) as i64));

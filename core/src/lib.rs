@@ -15,3 +15,12 @@ pub mod msg;
 pub mod oracle;
 pub mod order;
 pub mod tob;
+
+/// A small deterministic generator for the crate's property-style tests (no extra crates).
+#[cfg(test)]
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
