@@ -185,8 +185,7 @@ fn book_depth(c: &mut Criterion) {
             .map(|frame| {
                 let side = |want: Side| {
                     let mut levels: std::collections::BTreeMap<i64, i64> = Default::default();
-                    for &(side, price, qty) in frame.iter().filter(|l| l.0 == want) {
-                        let _ = side;
+                    for &(_, price, qty) in frame.iter().filter(|l| l.0 == want) {
                         levels.insert(price, qty);
                     }
                     let mut out: Vec<Level> = levels

@@ -70,14 +70,7 @@ impl BookSide {
         let live = self.live();
         let head = &live[..live.len().min(HEAD_LEVELS)];
         let Some(last) = head.last() else { return Err(0) };
-        let at = if head.len() == live.len() || !self.before(last.price_ticks, price_ticks) {
-            let at = if self.descending {
-                head.iter().map(|l| usize::from(l.price_ticks > price_ticks)).sum::<usize>()
-            } else {
-                head.iter().map(|l| usize::from(l.price_ticks < price_ticks)).sum::<usize>()
-            };
-            at
-        } else {
+        if head.len() < live.len() && self.before(last.price_ticks, price_ticks) {
             let rest = &live[head.len()..];
             let found = if self.descending {
                 rest.binary_search_by(|l| price_ticks.cmp(&l.price_ticks))
@@ -85,6 +78,11 @@ impl BookSide {
                 rest.binary_search_by(|l| l.price_ticks.cmp(&price_ticks))
             };
             return found.map(|i| i + head.len()).map_err(|i| i + head.len());
+        }
+        let at = if self.descending {
+            head.iter().map(|l| usize::from(l.price_ticks > price_ticks)).sum::<usize>()
+        } else {
+            head.iter().map(|l| usize::from(l.price_ticks < price_ticks)).sum::<usize>()
         };
         match live.get(at) {
             Some(l) if l.price_ticks == price_ticks => Ok(at),
@@ -292,18 +290,15 @@ impl OrderBook {
     /// The first level `set` would refuse. Nothing is applied then: callers discard a book that
     /// took a bad level anyway.
     pub fn apply_sorted(&mut self, side: Side, levels: &[Level]) -> Result<(), BookError> {
-        let descending = side == Side::Buy;
-        let mut sorted = true;
-        for (k, l) in levels.iter().enumerate() {
+        for l in levels {
             OrderBook::check_level(l.price_ticks, l.qty_lots)?;
-            if let Some(prev) = k.checked_sub(1).map(|p| levels[p].price_ticks) {
-                sorted &= if descending { prev > l.price_ticks } else { prev < l.price_ticks };
-            }
         }
         let book_side = match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
+        let sorted =
+            levels.windows(2).all(|w| book_side.before(w[0].price_ticks, w[1].price_ticks));
         if sorted && book_side.merge_sorted(levels, &mut self.scratch) {
             return Ok(());
         }

@@ -104,10 +104,6 @@ impl HotBooks {
         let index = msg.instrument.0 as usize;
         match body {
             Ok(Body::BookDelta(d)) => {
-                if index >= self.books.len() {
-                    self.rejected += 1;
-                    return BookUpdate::Rejected;
-                }
                 let level =
                     BookLevel { side: d.side, price_ticks: d.price_ticks, qty_lots: d.qty_lots };
                 if let Some(rejected) = self.stage(index, d.batch_flags, std::iter::once(level)) {

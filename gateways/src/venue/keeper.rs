@@ -216,6 +216,12 @@ impl<S: BookSequencer> BookKeeper<S> {
 
     /// Feeds one parsed frame.
     pub fn on_frame(&mut self, frame: &ParsedFrame) -> KeeperEvent {
+        self.judge(frame, false)
+    }
+
+    /// [`BookKeeper::on_frame`], or with `defer` the first half of
+    /// [`BookKeeper::on_frame_deferred`].
+    fn judge(&mut self, frame: &ParsedFrame, defer: bool) -> KeeperEvent {
         if !matches!(
             frame.kind,
             FrameKind::BookSnapshot | FrameKind::BookDelta | FrameKind::Heartbeat
@@ -227,6 +233,13 @@ impl<S: BookSequencer> BookKeeper<S> {
         }
         self.counters.frames += 1;
         let verdict = self.sequencer.on_book_frame(frame.kind, &frame.ids);
+        if defer && verdict == SeqVerdict::Apply && frame.kind == FrameKind::BookDelta {
+            if let Some(event) = self.check_levels(&frame.bids, &frame.asks) {
+                return event;
+            }
+            self.deferred = true;
+            return KeeperEvent::Applied;
+        }
         self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks)
     }
 
@@ -240,20 +253,7 @@ impl<S: BookSequencer> BookKeeper<S> {
     /// handled exactly as by `on_frame`.
     pub fn on_frame_deferred(&mut self, frame: &ParsedFrame) -> KeeperEvent {
         debug_assert!(!self.deferred, "commit the previous frame first");
-        if frame.kind != FrameKind::BookDelta || matches!(self.state, BookState::Quarantined { .. })
-        {
-            return self.on_frame(frame);
-        }
-        self.counters.frames += 1;
-        let verdict = self.sequencer.on_book_frame(frame.kind, &frame.ids);
-        if verdict != SeqVerdict::Apply {
-            return self.act(verdict, frame.kind, frame.ids, &frame.bids, &frame.asks);
-        }
-        if let Some(event) = self.check_levels(&frame.bids, &frame.asks) {
-            return event;
-        }
-        self.deferred = true;
-        KeeperEvent::Applied
+        self.judge(frame, true)
     }
 
     /// Applies the frame that [`BookKeeper::on_frame_deferred`] accepted, if any; `Some` when
@@ -262,7 +262,8 @@ impl<S: BookSequencer> BookKeeper<S> {
         if !std::mem::take(&mut self.deferred) {
             return None;
         }
-        if let Some(event) = self.apply_levels(&frame.bids, &frame.asks) {
+        // `on_frame_deferred` checked the levels already.
+        if let Some(event) = self.apply_checked_levels(&frame.bids, &frame.asks) {
             return Some(event);
         }
         self.note_valid_frame();
@@ -333,9 +334,15 @@ impl<S: BookSequencer> BookKeeper<S> {
 
     /// Applies a frame's levels; on a bad level or a crossed result, invalidates.
     fn apply_levels(&mut self, bids: &[WireLevel], asks: &[WireLevel]) -> Option<KeeperEvent> {
-        if let Some(event) = self.check_levels(bids, asks) {
-            return Some(event);
-        }
+        self.check_levels(bids, asks).or_else(|| self.apply_checked_levels(bids, asks))
+    }
+
+    /// [`BookKeeper::apply_levels`] for levels [`BookKeeper::check_levels`] passed.
+    fn apply_checked_levels(
+        &mut self,
+        bids: &[WireLevel],
+        asks: &[WireLevel],
+    ) -> Option<KeeperEvent> {
         // A side at a time, merged into the book in one pass when sorted (`apply_sorted`).
         for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
             self.merge.clear();
